@@ -1,0 +1,1 @@
+"""Checks on loaded manifests: the schema, one connector's settings, the set as a whole."""

@@ -1,0 +1,53 @@
+"""Rules across the whole set of manifests (SC050-SC051)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scsync.findings import Finding
+from scsync.rules import RULES
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the cross-file rules need of one manifest: its two names and where they are."""
+
+    path: str
+    api_name: str | None
+    api_name_line: int
+    api_name_column: int
+    name: str | None
+    name_line: int
+    name_column: int
+
+
+def check(identities: Iterable[Identity]) -> list[Finding]:
+    findings: list[Finding] = []
+    by_api: dict[str, Identity] = {}
+    by_name: dict[str, Identity] = {}
+    for ident in sorted(identities, key=lambda i: i.path):
+        if ident.api_name is not None:
+            first = by_api.setdefault(ident.api_name, ident)
+            if first is not ident:
+                findings.append(
+                    RULES["SC050"].finding(
+                        ident.path,
+                        f"api_name '{ident.api_name}' is already used by {first.path}:"
+                        f"{first.api_name_line}",
+                        line=ident.api_name_line, column=ident.api_name_column,
+                        pointer="/api_name",
+                    )
+                )
+        if ident.name is not None:
+            key = " ".join(ident.name.split()).casefold()
+            first = by_name.setdefault(key, ident)
+            if first is not ident:
+                findings.append(
+                    RULES["SC051"].finding(
+                        ident.path,
+                        f"name '{ident.name}' is already used by {first.path}:{first.name_line}",
+                        line=ident.name_line, column=ident.name_column, pointer="/name",
+                    )
+                )
+    return findings

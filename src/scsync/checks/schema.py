@@ -1,0 +1,356 @@
+"""The JSON Schema check, with errors mapped to YAML positions and useful hints.
+
+Two validators, each for what it does best: jsonschema-rs answers "is this
+document valid?" (~1 µs a manifest), and only for the few documents that are
+not does the pure-Python jsonschema walk the errors, whose structured form
+(keyword, path, schema) gives the messages and did-you-mean hints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scsync.errors import SchemaLoadError
+from scsync.findings import Finding, json_pointer
+from scsync.manifest.loader import Document
+from scsync.rules import RULES
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+SCHEMA_RESOURCE = "smartconnector.schema.json"
+
+_KEYWORD_RULE = {
+    "required": "SC020",
+    "additionalProperties": "SC021",
+    "unevaluatedProperties": "SC021",
+    "type": "SC022",
+    "enum": "SC023",
+    "const": "SC023",
+    "minimum": "SC024",
+    "maximum": "SC024",
+    "exclusiveMinimum": "SC024",
+    "exclusiveMaximum": "SC024",
+    "minLength": "SC024",
+    "maxLength": "SC024",
+    "minItems": "SC024",
+    "maxItems": "SC024",
+    "minProperties": "SC024",
+    "maxProperties": "SC024",
+    "pattern": "SC025",
+    "format": "SC025",
+    "propertyNames": "SC025",
+}
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "empty",
+}
+
+_EMAIL_FIELDS = {"additional_notification_email", "additional_error_notification_email"}
+
+# What a pattern means, in words, for the fields whose pattern is ours.
+_PATTERN_WORDS = {
+    "api_name": "must start with a lowercase letter and hold only lowercase letters, digits "
+    "and '_' (2 to 64 characters)",
+    "name": "must not be blank",
+    "additional_notification_email": "must be one email address",
+    "additional_error_notification_email": "must be one email address",
+    "execution_ended_webhook_url": "must be an https:// URL (plain http:// only for localhost "
+    "or 127.0.0.1)",
+    "working_dir": "must be a relative path inside the repository (no leading '/', no '..')",
+}
+
+
+def bundled_schema_text() -> str:
+    return resources.files("scsync.schemas").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+
+
+def load_schema(path: str | None = None) -> dict[str, Any]:
+    """The bundled schema, or the one at `path` (a --schema override)."""
+    if path is None:
+        schema: Any = json.loads(bundled_schema_text())
+        return dict(schema)
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise SchemaLoadError(f"cannot read the schema {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SchemaLoadError(f"the schema {path} is not UTF-8 text") from None
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaLoadError(
+            f"the schema {path} is not valid JSON: {exc.msg} "
+            f"at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(schema, dict):
+        raise SchemaLoadError(f"the schema {path} must be a JSON object")
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        where = json_pointer(list(exc.absolute_path)) or "/"
+        raise SchemaLoadError(
+            f"the schema {path} is not a valid JSON Schema at {where}: {exc.message}"
+        ) from None
+    return schema
+
+
+class SchemaChecker:
+    """A schema compiled once, checking many documents."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self._fast: Any = None
+        self._slow: Validator | None = None
+        try:
+            import jsonschema_rs
+
+            self._fast = jsonschema_rs.validator_for(schema, validate_formats=False)
+        except Exception:  # noqa: BLE001 - no wheel here or an unsupported schema: slow path
+            self._fast = None
+
+    def _detailed(self) -> Validator:
+        if self._slow is None:
+            from jsonschema.validators import validator_for
+
+            cls = validator_for(self.schema)
+            self._slow = cls(self.schema)
+        return self._slow
+
+    def check(self, doc: Document) -> list[Finding]:
+        if self._fast is not None and self._fast.is_valid(doc.data):
+            return []
+        errors = sorted(self._detailed().iter_errors(doc.data), key=_error_order)
+        findings: list[Finding] = []
+        for error in errors:
+            findings.extend(_to_findings(error, doc))
+        if not findings and self._fast is not None:
+            # The two validators disagree (an exotic --schema); trust the strict one.
+            findings = [
+                RULES["SC029"].finding(
+                    doc.path, e.message, line=1, column=1, pointer=json_pointer(e.instance_path)
+                )
+                for e in self._fast.iter_errors(doc.data)
+            ]
+        return _dedupe(findings)
+
+
+def _error_order(error: ValidationError) -> tuple[int, str]:
+    return (len(error.absolute_path), json_pointer(list(error.absolute_path)))
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    seen: set[tuple[str, int, int, str]] = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.line, f.column, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _field_label(parts: list[str | int]) -> str:
+    if not parts:
+        return "the document"
+    text = str(parts[0])
+    for p in parts[1:]:
+        text += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return text
+
+
+def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
+    parts: list[str | int] = list(error.absolute_path)
+    keyword = str(error.validator)
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    expected: Any = error.validator_value
+    rule = RULES[_KEYWORD_RULE.get(keyword, "SC029")]
+    label = _field_label(parts)
+    field = str(parts[-1]) if parts else ""
+    value = error.instance
+
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        allowed = sorted(schema.get("properties", {}))
+        extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
+        where = "at the top level" if not parts else f"in {label}"
+        out = []
+        for key in extras:
+            line, col = doc.locate([*parts, key], key=True)
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else "allowed keys: " + ", ".join(allowed)
+            )
+            out.append(
+                rule.finding(
+                    doc.path, f"unknown key '{key}' {where}", line=line, column=col,
+                    pointer=json_pointer([*parts, key]), hint=hint,
+                )
+            )
+        return out
+
+    line, col = doc.locate(parts)
+    pointer = json_pointer(parts)
+
+    if keyword == "required":
+        missing = _missing_key(error)
+        subschema = schema.get("properties", {}).get(missing, {})
+        example = (subschema.get("examples") or [None])[0]
+        add = f"add `{missing}: {_yaml_inline(example)}`" if example is not None else ""
+        description = str(subschema.get("description") or "")
+        help_text = ". ".join(p for p in (add, description) if p) or None
+        return [
+            rule.finding(
+                doc.path, f"missing required key '{missing}' in {label}", line=line, column=col,
+                pointer=pointer, hint=help_text,
+            )
+        ]
+
+    if keyword == "type":
+        return [_type_finding(expected, doc.path, label, field, value, line, col, pointer)]
+
+    if keyword in ("enum", "const"):
+        allowed_values = list(expected) if keyword == "enum" else [expected]
+        shown = ", ".join(repr(v) for v in allowed_values)
+        message = (
+            f"{label} is {value!r}; it must be one of {shown}"
+            if keyword == "enum"
+            else f"{label} is {value!r}; it must be {shown}"
+        )
+        return [
+            rule.finding(
+                doc.path, message, line=line, column=col, pointer=pointer,
+                hint=_near_miss(value, allowed_values),
+            )
+        ]
+
+    if keyword == "pattern" or keyword == "format":
+        words = _PATTERN_WORDS.get(field, f"must match the pattern {expected}")
+        return [
+            rule.finding(
+                doc.path, f"{label} {words}; got {value!r}", line=line, column=col,
+                pointer=pointer, hint=_pattern_hint(field, value),
+            )
+        ]
+
+    if keyword == "propertyNames":
+        return [
+            rule.finding(
+                doc.path, f"{label}: {error.message}", line=line, column=col, pointer=pointer,
+            )
+        ]
+
+    return [rule.finding(doc.path, f"{label}: {error.message}", line=line, column=col,
+                         pointer=pointer)]
+
+
+def _missing_key(error: ValidationError) -> str:
+    match = re.match(r"'(.*)' is a required property", error.message)
+    if match:
+        return match.group(1)
+    return str(error.message)
+
+
+def _type_finding(
+    expected: Any, path: str, label: str, field: str, value: Any,
+    line: int, col: int, pointer: str,
+) -> Finding:
+    rule = RULES["SC022"]
+    names = [expected] if isinstance(expected, str) else list(expected)
+    want = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+    got = _describe(value)
+    hint: str | None = None
+    if field in _EMAIL_FIELDS and isinstance(value, list):
+        return rule.finding(
+            path,
+            f"{label} takes one email address, not a list of {len(value)}",
+            line=line, column=col, pointer=pointer,
+            hint="Kizen sends to a single address: create a distribution list (for example "
+            "team@example.com) and put its address here.",
+        )
+    if "integer" in names and isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        hint = f"write {value.strip()} without quotes"
+    elif "integer" in names and isinstance(value, float) and value.is_integer():
+        hint = f"write {int(value)} without a decimal point"
+    elif "boolean" in names and isinstance(value, str) and value.lower() in (
+        "true", "false", "yes", "no", "on", "off"
+    ):
+        hint = "write true or false, without quotes (YAML 1.2: yes/no/on/off are strings)"
+    elif "string" in names and isinstance(value, bool | int | float):
+        hint = f"put the value in quotes: '{value}'"
+    return rule.finding(path, f"{label} must be {want}, not {got}", line=line, column=col,
+                        pointer=pointer, hint=hint)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _near_miss(value: Any, allowed: list[Any]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    strings = [a for a in allowed if isinstance(a, str)]
+    norm = " ".join(value.split()).casefold()
+    for candidate in strings:
+        if " ".join(candidate.split()).casefold() == norm:
+            if value != value.strip():
+                return f"remove the surrounding whitespace: '{candidate}'"
+            return f"did you mean '{candidate}'? (the spelling must match exactly)"
+    close = difflib.get_close_matches(value, strings, n=1, cutoff=0.6)
+    if not close:
+        folded = {c.casefold(): c for c in strings}
+        close = [folded[m] for m in difflib.get_close_matches(norm, list(folded), n=1, cutoff=0.6)]
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _pattern_hint(field: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if field == "api_name":
+        candidate = re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_")
+        if candidate and not candidate[0].isalpha():
+            candidate = "c_" + candidate
+        candidate = candidate[:64]
+        if re.fullmatch(r"[a-z][a-z0-9_]{1,63}", candidate) and candidate != value:
+            return f"for example '{candidate}'"
+        return None
+    if field in _EMAIL_FIELDS and re.search(r"[,;\s]", value.strip()):
+        return "one address only: use a distribution list to reach several people"
+    if field == "execution_ended_webhook_url" and value.startswith("http://"):
+        return "use https://; plain http is allowed only for localhost and 127.0.0.1"
+    return None
+
+
+def _yaml_inline(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)

@@ -1,0 +1,62 @@
+"""`scsync validate`: check manifests against the schema and the rules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scsync.checks.pipeline import validate
+from scsync.checks.schema import load_schema
+from scsync.cli.common import add_format_option, add_output_option, emit
+from scsync.errors import UsageError
+from scsync.findings import Severity
+from scsync.manifest.loader import DEFAULT_MAX_BYTES
+from scsync.report import Report
+
+DEFAULT_PATH = "connectors"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check manifests against the schema and the rules",
+        description="Check SmartConnector manifests: strict YAML, the JSON Schema, each "
+        "connector's settings and the set as a whole. Exit 0 valid (warnings allowed), "
+        "1 invalid, 2 usage error.",
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help=f"manifest files and folders ('-' reads standard input; default: {DEFAULT_PATH}/)",
+    )
+    parser.add_argument(
+        "--schema", metavar="FILE", help="validate against this JSON Schema instead"
+    )
+    parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    parser.add_argument(
+        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
+        help=f"refuse files larger than N bytes (default {DEFAULT_MAX_BYTES})",
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=None, metavar="N",
+        help="worker processes (default: one per core for large sets, 1 for small ones)",
+    )
+    add_format_option(parser, ["text", "json", "github", "sarif", "junit"])
+    add_output_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_bytes < 1:
+        raise UsageError("--max-bytes must be a positive number of bytes")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
+    paths = args.paths or [DEFAULT_PATH]
+    schema = load_schema(args.schema)
+    result = validate(paths, schema=schema, max_bytes=args.max_bytes, jobs=args.jobs)
+    failing = frozenset({Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR})
+    report = Report(command="validate", files=result.files, findings=result.findings,
+                    failing=failing)
+    if not result.files:
+        sys.stderr.write(f"scsync: no manifests (*.yaml, *.yml) found in {', '.join(paths)}\n")
+    emit(report, args)
+    return 0 if report.passed else 1

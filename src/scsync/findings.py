@@ -1,0 +1,57 @@
+"""Problems as values: every check yields `Finding`s, never raises."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTICE = "notice"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem at one place.
+
+    ``line`` and ``column`` are 1-based; 0 means "the whole file" (an unreadable
+    file has no line).  ``pointer`` is the RFC 6901 JSON pointer of the value
+    concerned, "" for the document itself.
+    """
+
+    rule: str
+    severity: Severity
+    path: str
+    line: int
+    column: int
+    pointer: str
+    message: str
+    hint: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.rule)
+
+    def location(self) -> str:
+        if self.line <= 0:
+            return self.path
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+def json_pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    """RFC 6901 pointer for a path of keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def worst(findings: list[Finding]) -> Severity | None:
+    if not findings:
+        return None
+    return min((f.severity for f in findings), key=lambda s: s.rank)

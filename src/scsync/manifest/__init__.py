@@ -1,0 +1,1 @@
+"""Reading manifests: strict YAML with positions, and the typed connector model."""

@@ -1,0 +1,46 @@
+"""JUnit XML: one test case per file, failing when it has a failing finding."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from scsync.findings import Finding
+from scsync.report.base import Report, Reporter, register
+
+
+def _line(f: Finding) -> str:
+    text = f"{f.location()}: {f.severity.value}[{f.rule}] {f.message}"
+    return text + (f"\n    hint: {f.hint}" if f.hint else "")
+
+
+@register
+class JunitReporter(Reporter):
+    name = "junit"
+    description = "JUnit XML, one test case per file (for CI test tabs)"
+
+    def render(self, report: Report) -> str:
+        by_file: dict[str, list[Finding]] = defaultdict(list)
+        for f in report.findings:
+            by_file[f.path].append(f)
+        files = list(dict.fromkeys([*report.files, *by_file]))
+        failed = sum(1 for p in files if any(f.severity in report.failing for f in by_file[p]))
+        suites = ET.Element("testsuites", name="scsync", tests=str(len(files)),
+                            failures=str(failed))
+        suite = ET.SubElement(suites, "testsuite", name=f"scsync {report.command}",
+                              tests=str(len(files)), failures=str(failed), errors="0")
+        for path in files:
+            case = ET.SubElement(suite, "testcase", classname=f"scsync.{report.command}",
+                                 name=path, file=path)
+            failing = [f for f in by_file[path] if f.severity in report.failing]
+            others = [f for f in by_file[path] if f.severity not in report.failing]
+            if failing:
+                failure = ET.SubElement(
+                    case, "failure", type=failing[0].rule,
+                    message=f"{len(failing)} problem(s); first: {failing[0].message}",
+                )
+                failure.text = "\n".join(_line(f) for f in failing)
+            if others:
+                ET.SubElement(case, "system-out").text = "\n".join(_line(f) for f in others)
+        ET.indent(suites)
+        return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

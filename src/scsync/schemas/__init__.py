@@ -1,0 +1,1 @@
+"""The bundled JSON Schema (identical to schemas/ at the repository root)."""
