@@ -145,9 +145,37 @@ def _init_worker(schema: dict[str, Any], max_bytes: int) -> None:
     _worker_checker = FileChecker(schema, max_bytes)
 
 
-def _check_chunk(paths: list[str]) -> list[FileResult]:
+# Results cross the process boundary as plain tuples without the path (the
+# parent knows it): pickling dataclasses and enums cost more than the checks.
+_Packed = tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]
+
+
+def _check_chunk(paths: list[str]) -> list[_Packed]:
     assert _worker_checker is not None
-    return [_worker_checker.check_path(p) for p in paths]
+    out: list[_Packed] = []
+    for path in paths:
+        result = _worker_checker.check_path(path)
+        findings = [
+            (f.rule, f.severity.value, f.line, f.column, f.pointer, f.message, f.hint)
+            for f in result.findings
+        ]
+        ident = result.identity
+        packed = None if ident is None else (
+            ident.api_name, ident.api_name_line, ident.api_name_column,
+            ident.name, ident.name_line, ident.name_column,
+        )
+        out.append((findings, packed))
+    return out
+
+
+def _unpack(path: str, packed: _Packed) -> FileResult:
+    findings, ident = packed
+    return FileResult(
+        path,
+        [Finding(r, Severity(s), path, ln, col, ptr, msg, hint)
+         for r, s, ln, col, ptr, msg, hint in findings],
+        None if ident is None else Identity(path, *ident),
+    )
 
 
 def _check_parallel(
@@ -162,4 +190,5 @@ def _check_parallel(
         max_workers=workers, mp_context=context,
         initializer=_init_worker, initargs=(schema, max_bytes),
     ) as pool:
-        return [r for chunk in pool.map(_check_chunk, chunks) for r in chunk]
+        packed = [r for chunk in pool.map(_check_chunk, chunks) for r in chunk]
+    return [_unpack(path, p) for path, p in zip(paths, packed, strict=True)]

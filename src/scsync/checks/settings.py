@@ -7,9 +7,9 @@ concurrency in another.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import PurePath
 from typing import Any
 
 from scsync.findings import Finding
@@ -98,12 +98,12 @@ def filename(doc: Document) -> Iterator[Finding]:
         return
     if not API_NAME.fullmatch(api_name):
         return
-    stem = PurePath(doc.path).stem
+    stem, suffix = os.path.splitext(os.path.basename(doc.path))
     if stem != api_name:
         yield RULES["SC045"].finding(
             doc.path,
             f"the file is named '{stem}' but its api_name is '{api_name}'",
-            hint=f"rename the file to {api_name}{PurePath(doc.path).suffix}",
+            hint=f"rename the file to {api_name}{suffix}",
             **_at(doc, "api_name"),
         )
 

@@ -17,6 +17,7 @@ error deep in `job.env`) can be placed on the YAML node's own line.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from scsync.findings import Finding, json_pointer
-from scsync.manifest.yaml12 import MAP, SEQ, Resolver12, construct_scalar
+from scsync.manifest.yaml12 import CORE_TAGS, MAP, SEQ, STR, Resolver12, construct_scalar
 from scsync.rules import RULES
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -38,6 +39,7 @@ MAX_EXPANDED_NODES = 10_000
 MAX_DEPTH = 64
 
 _BOM = b"\xef\xbb\xbf"
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 try:  # libyaml: ~10x faster than the pure parser
     from yaml._yaml import CParser as _Parser
@@ -118,13 +120,15 @@ class _Problem(Exception):
 def read_file(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Finding:
     """The file's bytes, or the finding that says why they cannot be had."""
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            return RULES["SC010"].finding(path, "not a regular file")
-        if st.st_size > max_bytes:
-            return _too_large(path, st.st_size, max_bytes)
         with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return RULES["SC010"].finding(path, "not a regular file")
+            if st.st_size > max_bytes:
+                return _too_large(path, st.st_size, max_bytes)
             return fh.read(max_bytes + 1)
+    except IsADirectoryError:
+        return RULES["SC010"].finding(path, "not a regular file (a folder)")
     except OSError as exc:
         return RULES["SC010"].finding(path, f"cannot read the file: {exc.strerror or exc}")
 
@@ -160,13 +164,20 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     text = _decode(raw, path)
     if not text.strip():
         raise _Problem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
+    _check_flow_depth(raw, path)
     loader = _Loader(raw)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise _Problem(_syntax_finding(exc, path, text)) from None
-    except yaml.YAMLError as exc:  # unmarked errors (reader problems) are still syntax
+    except yaml.reader.ReaderError as exc:
+        raise _Problem(_reader_finding(exc, path, raw)) from None
+    except yaml.YAMLError as exc:  # other unmarked errors are still syntax
         raise _Problem(RULES["SC001"].finding(path, str(exc).strip(), line=1, column=1)) from None
+    except RecursionError:  # the pure-Python parser on deep block nesting
+        raise _Problem(
+            RULES["SC009"].finding(path, f"values nest deeper than {MAX_DEPTH} levels")
+        ) from None
     finally:
         loader.dispose()
     if root is None:
@@ -183,9 +194,10 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
                 path, f"the top level is {kind}, not a mapping of settings", line=line, column=col
             )
         )
-    _check_expansion(root, path)
-    builder = _Builder(path)
-    data = builder.build(root, (), 0)
+    if b"*" in raw:  # only aliases can expand; most manifests have none
+        _check_expansion(root, path)
+    builder = _Builder(path, root)
+    data = builder.build(root, 0)
     if builder.duplicates:
         raise _DuplicateKeys(builder.duplicates)
     assert isinstance(data, dict)
@@ -199,17 +211,39 @@ def _decode(raw: bytes, path: str) -> str:
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             message = "the file is UTF-16, not UTF-8"
             line, col = 1, 1
+            hint = _UTF16_HINT
         else:
             before = raw[: exc.start]
             line = before.count(b"\n") + 1
             col = exc.start - (before.rfind(b"\n") + 1) + 1
             message = f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
+            hint = "Re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)."
         raise _Problem(
-            RULES["SC003"].finding(
-                path, message, line=line, column=col,
-                hint="Re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`).",
-            )
+            RULES["SC003"].finding(path, message, line=line, column=col, hint=hint)
         ) from None
+
+
+_UTF16_HINT = "Re-save the file as UTF-8 (for example `iconv -f utf-16 -t utf-8`)."
+
+
+def _reader_finding(exc: yaml.reader.ReaderError, path: str, raw: bytes) -> Finding:
+    """A character YAML forbids (a control character), placed on its line and column."""
+    # libyaml counts the position in bytes, the pure-Python reader in characters.
+    head = raw[: exc.position] if HAVE_LIBYAML else raw.decode("utf-8")[: exc.position].encode()
+    line = head.count(b"\n") + 1
+    col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+    if exc.character == 0:
+        # NUL bytes in otherwise valid UTF-8: UTF-16 without a BOM, or a binary file.
+        return RULES["SC003"].finding(
+            path, "the file holds NUL bytes: it looks like UTF-16 or binary, not UTF-8 text",
+            line=line, column=col, hint=_UTF16_HINT,
+        )
+    return RULES["SC001"].finding(
+        path, f"the character U+{exc.character:04X} is not allowed in YAML ({exc.reason})",
+        line=line, column=col,
+        hint="Remove the control character; write it as an escape (\"\\t\", \"\\u0001\") "
+        "inside a double-quoted string if it is really wanted.",
+    )
 
 
 def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, text: str) -> Finding:
@@ -252,6 +286,29 @@ def _first_tab(line: str) -> int:
     return max(line.find("\t"), 0)
 
 
+def _check_flow_depth(raw: bytes, path: str) -> None:
+    """Refuse deep `[[[[...` before libyaml sees it.
+
+    libyaml's composer recurses in C without a limit: a 1 MiB file of `[`
+    crashes the process (a segfault, not an exception).  Block nesting needs
+    indentation, so the size cap bounds it; flow nesting costs one byte a level.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _BRACKETS.finditer(raw):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        if depth > MAX_DEPTH:
+            before = raw[: match.start()]
+            line = before.count(b"\n") + 1
+            col = match.start() - (before.rfind(b"\n") + 1) + 1
+            raise _Problem(
+                RULES["SC009"].finding(
+                    path, f"values nest deeper than {MAX_DEPTH} levels", line=line, column=col
+                )
+            )
+
+
 def _check_expansion(root: Node, path: str) -> None:
     """Refuse documents whose aliases expand past MAX_EXPANDED_NODES.
 
@@ -265,12 +322,7 @@ def _check_expansion(root: Node, path: str) -> None:
         if known is not None:
             return known
         if depth > MAX_DEPTH:
-            raise _Problem(
-                RULES["SC009"].finding(
-                    path, f"values nest deeper than {MAX_DEPTH} levels",
-                    line=node.start_mark.line + 1, column=node.start_mark.column + 1,
-                )
-            )
+            raise _too_deep(path, node)
         total = 1
         if isinstance(node, MappingNode):
             for k, v in node.value:
@@ -292,6 +344,15 @@ def _check_expansion(root: Node, path: str) -> None:
     size(root, 0)
 
 
+def _too_deep(path: str, node: Node) -> _Problem:
+    return _Problem(
+        RULES["SC009"].finding(
+            path, f"values nest deeper than {MAX_DEPTH} levels",
+            line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+        )
+    )
+
+
 class _DuplicateKeys(Exception):
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__("duplicate keys")
@@ -299,68 +360,104 @@ class _DuplicateKeys(Exception):
 
 
 class _Builder:
-    """Turns nodes into plain dicts, lists and scalars, collecting duplicate keys."""
+    """Turns nodes into plain dicts, lists and scalars, collecting duplicate keys.
 
-    def __init__(self, path: str) -> None:
+    This runs for every node of every file, so it carries no path along;
+    the rare error locates its node afterwards (`_pointer_of`).
+    """
+
+    def __init__(self, path: str, root: Node) -> None:
         self.path = path
+        self.root = root
         self.duplicates: list[Finding] = []
 
-    def build(self, node: Node, where: tuple[str | int, ...], depth: int) -> Any:
-        if isinstance(node, ScalarNode):
-            return self._scalar(node, where)
-        if isinstance(node, SequenceNode):
-            self._check_tag(node, SEQ, where)
-            return [self.build(item, (*where, i), depth + 1) for i, item in enumerate(node.value)]
-        assert isinstance(node, MappingNode)
-        self._check_tag(node, MAP, where)
+    def build(self, node: Node, depth: int) -> Any:
+        kind = type(node)
+        if kind is ScalarNode:
+            if node.tag == STR:
+                return node.value
+            try:
+                return construct_scalar(node.tag, node.value)
+            except ValueError:
+                raise self._tag_problem(node) from None
+        if depth > MAX_DEPTH:
+            raise _too_deep(self.path, node)
+        if kind is SequenceNode:
+            if node.tag != SEQ:
+                raise self._tag_problem(node)
+            return [self.build(item, depth + 1) for item in node.value]
+        if node.tag != MAP:
+            raise self._tag_problem(node)
         result: dict[str, Any] = {}
         first_seen: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                raise _Problem(
-                    RULES["SC001"].finding(
-                        self.path, "a mapping key must be a plain string, not a list or mapping",
-                        line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1,
-                        pointer=json_pointer(where),
-                    )
+            if type(key_node) is not ScalarNode:
+                raise self._problem(
+                    "SC001", key_node, "a mapping key must be a plain string, not a list or mapping"
                 )
+            if key_node.tag != STR:  # a tagged key (`!foo key:`) is refused like a value
+                try:
+                    construct_scalar(key_node.tag, key_node.value)
+                except ValueError:
+                    raise self._tag_problem(key_node) from None
             key = key_node.value
             if key in first_seen:
-                first = first_seen[key].start_mark.line + 1
-                self.duplicates.append(
-                    RULES["SC002"].finding(
-                        self.path,
-                        f"duplicate key '{key}': first defined on line {first}, again on line "
-                        f"{key_node.start_mark.line + 1}",
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
-                        pointer=json_pointer((*where, key)),
-                        hint="Keep one of the two; YAML tools disagree on which one wins.",
-                    )
-                )
+                self._duplicate(key, first_seen[key], key_node)
                 continue
             first_seen[key] = key_node
-            result[key] = self.build(value_node, (*where, key), depth + 1)
+            result[key] = self.build(value_node, depth + 1)
         return result
 
-    def _scalar(self, node: ScalarNode, where: tuple[str | int, ...]) -> Any:
-        try:
-            return construct_scalar(node.tag, node.value)
-        except ValueError:
-            raise self._tag_problem(node, where) from None
-
-    def _check_tag(self, node: Node, expected: str, where: tuple[str | int, ...]) -> None:
-        if node.tag != expected:
-            raise self._tag_problem(node, where)
-
-    def _tag_problem(self, node: Node, where: tuple[str | int, ...]) -> _Problem:
-        return _Problem(
-            RULES["SC011"].finding(
+    def _duplicate(self, key: str, first: Node, again: Node) -> None:
+        self.duplicates.append(
+            RULES["SC002"].finding(
                 self.path,
-                f"the tag '{node.tag}' is not supported here",
-                line=node.start_mark.line + 1,
-                column=node.start_mark.column + 1,
-                pointer=json_pointer(where),
+                f"duplicate key '{key}': first defined on line {first.start_mark.line + 1}, "
+                f"again on line {again.start_mark.line + 1}",
+                line=again.start_mark.line + 1,
+                column=again.start_mark.column + 1,
+                pointer=_pointer_of(self.root, first),
+                hint="Keep one of the two; YAML tools disagree on which one wins.",
             )
         )
 
+    def _tag_problem(self, node: Node) -> _Problem:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        if node.tag in CORE_TAGS and isinstance(node, ScalarNode):
+            message = f"'{node.value}' is not a valid {tag} value (YAML 1.2)"
+        else:
+            message = f"the tag '{tag}' is not supported here"
+        return self._problem("SC011", node, message)
+
+    def _problem(self, rule_id: str, node: Node, message: str) -> _Problem:
+        return _Problem(
+            RULES[rule_id].finding(
+                self.path, message,
+                line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                pointer=_pointer_of(self.root, node),
+            )
+        )
+
+
+def _pointer_of(root: Node, target: Node) -> str:
+    """JSON pointer of `target` (a value, or a key: its mapping entry) within `root`."""
+
+    def search(node: Node, parts: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+        if node is target:
+            return parts
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                label = k.value if isinstance(k, ScalarNode) else "?"
+                if k is target:
+                    return (*parts, label) if isinstance(k, ScalarNode) else parts
+                found = search(v, (*parts, label))
+                if found is not None:
+                    return found
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                found = search(item, (*parts, i))
+                if found is not None:
+                    return found
+        return None
+
+    return json_pointer(search(root, ()) or ())

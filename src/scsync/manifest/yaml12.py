@@ -8,7 +8,9 @@ and most other tools now do): those stay strings and `010` is 10.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from yaml.nodes import ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 _NULL = "tag:yaml.org,2002:null"
@@ -23,30 +25,50 @@ MAP = "tag:yaml.org,2002:map"
 class Resolver12(BaseResolver):
     """Implicit tags of the YAML 1.2 core schema, and nothing else."""
 
+    # The composer calls these three for every node: BaseResolver's versions
+    # carry path-resolver bookkeeping that manifests never use.
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        return None
 
-Resolver12.add_implicit_resolver(
-    _NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return str(tag)
+            return STR
+        return SEQ if kind is SequenceNode else MAP
+
+
+_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL_RE = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT_RE = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT_RE = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
-Resolver12.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-Resolver12.add_implicit_resolver(
-    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
-)
-Resolver12.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+.0123456789"),
-)
+
+Resolver12.add_implicit_resolver(_NULL, _NULL_RE, ["~", "n", "N", ""])
+Resolver12.add_implicit_resolver(_BOOL, _BOOL_RE, list("tTfF"))
+Resolver12.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
+Resolver12.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+.0123456789"))
+
+#: An explicit tag (`!!bool yes`) must still be given a value of its type's
+#: YAML 1.2 form; Python's own parsing would take `yes` as false and `1_0` as 10.
+_FORMS = {_NULL: _NULL_RE, _BOOL: _BOOL_RE, _INT: _INT_RE, _FLOAT: _FLOAT_RE}
+CORE_TAGS = frozenset({STR, *_FORMS})
 
 
 def construct_scalar(tag: str, value: str) -> object:
-    """The Python value of a scalar, or raises ValueError for a tag we refuse."""
+    """The Python value of a scalar, or raises ValueError for a tag or value we refuse."""
     if tag == STR:
         return value
+    form = _FORMS.get(tag)
+    if form is None or not form.match(value):
+        raise ValueError(tag)
     if tag == _INT:
         if value.startswith("0o"):
             return int(value[2:], 8)
@@ -64,4 +86,4 @@ def construct_scalar(tag: str, value: str) -> object:
         if low == ".nan":
             return float("nan")
         return float(value)
-    raise ValueError(tag)
+    return None
