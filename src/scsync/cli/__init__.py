@@ -24,6 +24,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 # which adds its parser and sets `func(args) -> int`.
 COMMAND_MODULES = [
     "validate",
+    "executor",
 ]
 
 

@@ -1,0 +1,59 @@
+"""`scsync executor serve`: run the embedded SmartConnector executor.
+
+Secrets are read from the environment (SCSYNC_API_KEY or SCSYNC_API_KEY_FILE,
+SCSYNC_BUSINESS_ID, SCSYNC_WEBHOOK_SECRET), never from options `ps` would show.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "executor", help="run the embedded SmartConnector executor",
+        description="The embedded executor: Kizen's SmartConnector API on a local port.")
+    commands = parser.add_subparsers(dest="executor_command", metavar="COMMAND",
+                                     parser_class=type(parser))
+    commands.required = True
+    serve = commands.add_parser(
+        "serve", help="serve the executor API until interrupted",
+        description="Serve the executor API. With no SCSYNC_API_KEY in the environment, a key is "
+                    "generated once and kept in <repo>/.scsync/api-key (mode 0600).")
+    serve.add_argument("--db", type=Path, default=Path(".scsync/executor.db"),
+                       help="SQLite database (default: %(default)s)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="listen address (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=8765,
+                       help="listen port (default: %(default)s)")
+    serve.add_argument("--repo", type=Path, default=Path("."),
+                       help="repository the jobs run in (default: the current directory)")
+    serve.add_argument("--smtp-host", help="mail server for notification emails")
+    serve.add_argument("--smtp-port", type=_port, default=25, help="(default: %(default)s)")
+    serve.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
+                       help="exempt HOST from the webhook SSRF guard (repeatable; for local "
+                            "development receivers)")
+    serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    # Imported here: the server stack (uvicorn, FastAPI) is not loaded by other commands.
+    from scsync.executor.server import serve
+    from scsync.executor.settings import load_settings
+
+    settings = load_settings(
+        db_path=args.db, repo=args.repo, host=args.host, port=args.port,
+        smtp_host=args.smtp_host, smtp_port=args.smtp_port,
+        allow_webhook_hosts=tuple(args.allow_webhook_host),
+    )
+    return serve(settings, access_log=not args.no_access_log)
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number")
+    return port

@@ -1,0 +1,126 @@
+"""The scheduler: admits queued executions into free slots and ends the ones that finish.
+
+There is exactly one scheduler task per database (the store holds a file lock),
+and admission is one synchronous SQLite transaction on the loop thread, so no
+two admissions can ever see the same free slot.  Anything that may free or add
+capacity (a trigger, a PATCH, a job's end) calls `wake()`; the periodic tick is
+only a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from scsync.executor import outbox
+from scsync.executor.metrics import ExecutorMetrics
+from scsync.executor.outbox import DeliveryWorker
+from scsync.executor.runner import JobResult, JobRunner, interrupted, kill_orphan
+from scsync.executor.settings import ExecutorSettings
+from scsync.executor.store import EXECUTABLE, Ending, Row, Store, new_id, now_iso, parse_iso
+
+log = logging.getLogger("scsync.executor.admission")
+
+_SAFETY_TICK_SECONDS = 1.0
+_STATUS_WORDS = {"setup": "in setup", "inactive": "inactive"}
+
+
+class Scheduler:
+    def __init__(self, store: Store, settings: ExecutorSettings, metrics: ExecutorMetrics,
+                 deliveries: DeliveryWorker) -> None:
+        self._store = store
+        self._settings = settings
+        self._metrics = metrics
+        self._deliveries = deliveries
+        self._wakeup = asyncio.Event()
+        self.runner = JobRunner(settings, self._job_ended)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                self.admit_now()
+            except Exception:  # the scheduler must outlive one bad admission
+                log.exception("admission failed; retrying on the next wake-up")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=_SAFETY_TICK_SECONDS)
+
+    def admit_now(self) -> int:
+        started = self._store.admit()
+        if not started:
+            return 0
+        connectors: dict[str, Row] = {}
+        pids: list[tuple[str, int]] = []
+        for execution in started:
+            cid = execution["connector_id"]
+            if cid not in connectors:
+                found = self._store.get_connector(cid)
+                assert found is not None, "executions reference their connector"
+                connectors[cid] = found
+            waited = parse_iso(execution["started_at"]) - parse_iso(execution["created"])
+            self._metrics.admission_latency.observe(waited.total_seconds())
+            if (pid := self.runner.start(execution, connectors[cid])) is not None:
+                pids.append((execution["id"], pid))
+        self._store.set_pids(pids)
+        return len(started)
+
+    def recover(self) -> int:
+        """At start-up: every execution still marked running was cut off by a crash."""
+        stale = self._store.running_executions()
+        for execution in stale:
+            if kill_orphan(execution.get("pid"), execution["id"]):
+                log.warning("killed the leftover job of interrupted execution %s",
+                            execution["id"])
+            connector = self._store.get_connector(execution["connector_id"])
+            assert connector is not None
+            self._job_ended(interrupted(execution, connector))
+        return len(stale)
+
+    def cancel(self, execution: Row, connector: Row, user: str | None) -> bool:
+        ended_at = now_iso()
+        reason = f"cancelled by {user}" if user else "cancelled"
+        notes = outbox.plan(execution, connector, self._settings, status="cancelled",
+                            ended_at=ended_at, exit_code=None, reason=reason,
+                            record_counts=None, report_file_id=None)
+        if not self._store.cancel(execution["id"], reason, ended_at, notes):
+            return False
+        self._metrics.finished.labels("cancelled").inc()
+        self._deliveries.wake()
+        return True
+
+    async def shutdown(self) -> None:
+        await self.runner.stop_all("interrupted")
+
+    def _job_ended(self, result: JobResult) -> None:
+        execution, connector = result.execution, result.connector
+        file_id = new_id()
+        notes = outbox.plan(execution, connector, self._settings, status=result.status,
+                            ended_at=result.ended_at, exit_code=result.exit_code,
+                            reason=result.reason, record_counts=result.record_counts,
+                            report_file_id=file_id)
+        ending = Ending(result.status, result.reason, result.exit_code, result.record_counts,
+                        result.ended_at, file_id, result.report)
+        if self._store.finish(execution["id"], ending, notes):
+            self._metrics.finished.labels(result.status).inc()
+            self._deliveries.wake()
+        self.wake()
+
+
+def waiting_reason(store: Store, execution: Row, connector: Row) -> str:
+    """Why a queued execution has not started, in words a user can act on."""
+    status = connector["status"]
+    if status not in EXECUTABLE:
+        return f"waiting: connector is {_STATUS_WORDS.get(status, status)}"
+    limit = connector["max_concurrent_executions"]
+    if limit == 0:
+        return "waiting: max_concurrent_executions is 0"
+    position = store.queue_position(execution)
+    running = store.running_count(connector["id"])
+    if running >= limit:
+        return (f"waiting: {running} of {limit} slots busy "
+                f"(position {position} in the queue)")
+    return f"waiting: starting (position {position} in the queue)"

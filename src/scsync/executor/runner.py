@@ -1,0 +1,273 @@
+"""Job processes: spawn, capture capped output, enforce the timeout, read the result file.
+
+Everything runs on the event loop without a thread per job: the merged
+stdout/stderr pipe and a pidfd of the child are watched with `add_reader`, so
+the end of a process is noticed the moment it exits and the slot frees at once.
+Each job leads its own process group (`start_new_session`), so a timeout, a
+cancelled executor or a job's leftover children are all stopped with one killpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scsync.executor.settings import ExecutorSettings
+from scsync.executor.store import Row, now_iso
+
+COUNT_KEYS = ("created", "updated", "skipped", "failed")
+# The executor's own credentials are not the job's business.
+_WITHHELD_ENV = ("SCSYNC_API_KEY", "SCSYNC_API_KEY_FILE", "SCSYNC_WEBHOOK_SECRET")
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What a finished job tells the scheduler; `report` is the output report's bytes."""
+
+    execution: Row
+    connector: Row
+    status: str
+    reason: str | None
+    exit_code: int | None
+    record_counts: dict[str, int] | None
+    ended_at: str
+    report: bytes
+
+
+@dataclass
+class _Run:
+    execution: Row
+    connector: Row
+    process: subprocess.Popen[bytes]
+    pidfd: int
+    out_fd: int
+    result_file: Path
+    head: bytearray = field(default_factory=bytearray)
+    tail: bytearray = field(default_factory=bytearray)
+    dropped: int = 0
+    stop_reason: str | None = None
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+class JobRunner:
+    def __init__(self, settings: ExecutorSettings, on_end: Callable[[JobResult], None]) -> None:
+        self._settings = settings
+        self._on_end = on_end
+        self._runs: dict[str, _Run] = {}
+        settings.runs_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def active(self) -> int:
+        return len(self._runs)
+
+    def start(self, execution: Row, connector: Row) -> int | None:
+        """Spawn the job; a job that cannot start ends at once as `error`. Returns the pid."""
+        job = connector.get("job")
+        if not job or not job.get("command"):
+            self._end_unstarted(execution, connector, "no job defined")
+            return None
+        try:
+            cwd = self._working_dir(job.get("working_dir"))
+        except ValueError as exc:
+            self._end_unstarted(execution, connector, f"job cannot start: {exc}")
+            return None
+        result_file = self._settings.runs_dir / f"{execution['id']}.json"
+        result_file.unlink(missing_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in _WITHHELD_ENV}
+        env |= job.get("env") or {}
+        env |= {
+            "SCSYNC_EXECUTION_ID": execution["id"],
+            "SCSYNC_API_NAME": connector["api_name"],
+            "SCSYNC_DIFF_CHECK": "true" if execution["diff_check"] else "false",
+            "SCSYNC_DRY_RUN": "true" if execution["is_dry_run"] else "false",
+            "SCSYNC_RESULT_FILE": str(result_file),
+        }
+        try:
+            process = subprocess.Popen(
+                job["command"], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        except (OSError, ValueError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._end_unstarted(execution, connector,
+                                f"job cannot start: {job['command'][0]}: {detail}")
+            return None
+        assert process.stdout is not None
+        out_fd = process.stdout.fileno()
+        os.set_blocking(out_fd, False)
+        run = _Run(execution, connector, process, os.pidfd_open(process.pid), out_fd, result_file)
+        self._runs[execution["id"]] = run
+        loop = asyncio.get_running_loop()
+        loop.add_reader(out_fd, self._read, run)
+        loop.add_reader(run.pidfd, self._exited, run)
+        timeout = float(job.get("timeout_seconds") or 3600)
+        run.timers.append(loop.call_later(timeout, self._stop, run,
+                                          f"timed out after {timeout:g}s"))
+        return process.pid
+
+    async def stop_all(self, reason: str) -> None:
+        """Stop every job (executor shutdown) and wait until each has ended."""
+        for run in list(self._runs.values()):
+            self._stop(run, reason)
+        deadline = time.monotonic() + self._settings.kill_grace_seconds + 2
+        while self._runs and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    def _working_dir(self, working_dir: str | None) -> Path:
+        repo = self._settings.repo
+        cwd = (repo / working_dir).resolve() if working_dir else repo
+        if not cwd.is_relative_to(repo):
+            raise ValueError(f"working_dir {working_dir!r} leaves the repository")
+        if not cwd.is_dir():
+            raise ValueError(f"working_dir {working_dir!r} is not a directory")
+        return cwd
+
+    def _stop(self, run: _Run, reason: str) -> None:
+        if run.stop_reason is not None or run.execution["id"] not in self._runs:
+            return
+        run.stop_reason = reason
+        _killpg(run.process.pid, signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        run.timers.append(loop.call_later(self._settings.kill_grace_seconds, _killpg,
+                                          run.process.pid, signal.SIGKILL))
+
+    def _read(self, run: _Run) -> None:
+        try:
+            data = os.read(run.out_fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(run.out_fd)
+            return
+        self._keep(run, data)
+
+    def _keep(self, run: _Run, data: bytes) -> None:
+        """Keep the first and the last half-cap of the output; a failure shows at the end."""
+        half = self._settings.output_cap_bytes // 2
+        room = half - len(run.head)
+        if room > 0:
+            run.head += data[:room]
+            data = data[room:]
+        if data:
+            run.tail += data
+            if len(run.tail) > half:
+                run.dropped += len(run.tail) - half
+                del run.tail[: len(run.tail) - half]
+
+    def _exited(self, run: _Run) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(run.pidfd)
+        # The leader is a zombie until polled, so its pid (the group id) cannot
+        # have been reused: killing the group now only reaches the job's own leftovers.
+        _killpg(run.process.pid, signal.SIGKILL)
+        returncode = run.process.wait()
+        os.close(run.pidfd)
+        for timer in run.timers:
+            timer.cancel()
+        with contextlib.suppress(OSError):
+            while data := os.read(run.out_fd, 65536):
+                self._keep(run, data)
+        loop.remove_reader(run.out_fd)
+        assert run.process.stdout is not None
+        run.process.stdout.close()
+        del self._runs[run.execution["id"]]
+        self._on_end(self._result(run, returncode))
+
+    def _result(self, run: _Run, returncode: int) -> JobResult:
+        counts, problem = _read_counts(run.result_file)
+        run.result_file.unlink(missing_ok=True)
+        if run.stop_reason is not None:
+            status, reason = "error", run.stop_reason
+        elif returncode < 0:
+            status, reason = "error", f"killed by {signal.Signals(-returncode).name}"
+        elif returncode > 0:
+            status, reason = "error", f"exit code {returncode}"
+        elif problem is not None:
+            status, reason = "error", problem
+        elif counts is not None and counts["failed"] > 0:
+            status, reason = "partial_success", f"{counts['failed']} records failed"
+        else:
+            status, reason = "success", None
+        output = bytes(run.head)
+        if run.dropped:
+            output += f"\n[... {run.dropped} bytes of output dropped ...]\n".encode()
+        output += bytes(run.tail)
+        return _result(run.execution, run.connector, status, reason, returncode, counts,
+                       output.decode("utf-8", "replace"), run.dropped)
+
+    def _end_unstarted(self, execution: Row, connector: Row, reason: str) -> None:
+        asyncio.get_running_loop().call_soon(
+            self._on_end, _result(execution, connector, "error", reason, None, None, "", 0))
+
+
+def interrupted(execution: Row, connector: Row) -> JobResult:
+    """The ending of an execution whose executor died while it ran."""
+    return _result(execution, connector, "error", "interrupted", None, None, "", 0)
+
+
+def _result(execution: Row, connector: Row, status: str, reason: str | None,
+            exit_code: int | None, counts: dict[str, int] | None, output: str,
+            dropped: int) -> JobResult:
+    ended_at = now_iso()
+    report: dict[str, Any] = {
+        "execution_id": execution["id"], "api_name": connector["api_name"], "status": status,
+        "reason": reason, "exit_code": exit_code, "record_counts": counts,
+        "started_at": execution.get("started_at"), "ended_at": ended_at,
+        "output": output, "output_dropped_bytes": dropped,
+    }
+    return JobResult(execution, connector, status, reason, exit_code, counts, ended_at,
+                     json.dumps(report, indent=2).encode())
+
+
+def _read_counts(path: Path) -> tuple[dict[str, int] | None, str | None]:
+    """The job's record counts, or a reason the result file is unusable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"result file unreadable: {exc.strerror}"
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None, "result file is not JSON"
+    if not isinstance(data, dict):
+        return None, "result file is not a JSON object"
+    counts: dict[str, int] = {}
+    for key in COUNT_KEYS:
+        value = data.get(key, 0)
+        if type(value) is not int or value < 0:
+            return None, f"result file: {key!r} must be a non-negative integer"
+        counts[key] = value
+    return counts, None
+
+
+def _killpg(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def kill_orphan(pid: int | None, execution_id: str) -> bool:
+    """After a crash: kill the job group left behind, if that pid is still our job."""
+    if not pid:
+        return False
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    # The pid may have been reused since; only our job carries its execution id.
+    if f"SCSYNC_EXECUTION_ID={execution_id}".encode() not in environ.split(b"\0"):
+        return False
+    _killpg(pid, signal.SIGKILL)
+    return True

@@ -1,0 +1,168 @@
+"""Every knob of the executor in one dataclass, built once from options and environment.
+
+Secrets (the API key, the webhook signing secret) come from the environment or
+from files, never from the command line, because `ps` shows every argument.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scsync.errors import ConfigError
+
+KEY_FILE = Path(".scsync") / "api-key"
+"""Where `serve` keeps a generated key, relative to the repo; `scsync.client` looks there too."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A string that never shows itself in a repr, a log line or an f-string."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    db_path: Path
+    """The SQLite file holding connectors, executions and the outbox (WAL mode)."""
+
+    repo: Path
+    """The repository jobs run in; a job's working_dir is resolved inside it."""
+
+    api_key: Secret
+    """The only credential: every /api request must carry it in X-API-KEY."""
+
+    business_id: str | None = None
+    """When set, X-BUSINESS-ID must equal it (403 otherwise); when unset any value passes."""
+
+    host: str = "127.0.0.1"
+    """Listen address; loopback by default so a laptop does not expose its jobs."""
+
+    port: int = 8765
+    """Listen port."""
+
+    public_url: str = ""
+    """Base URL put in report links (webhooks, emails); defaults to http://host:port."""
+
+    smtp_host: str | None = None
+    """Mail server for notification emails; without one, email rows are recorded as skipped."""
+
+    smtp_port: int = 25
+    """Mail server port."""
+
+    mail_from: str = "scsync-executor@localhost"
+    """Envelope and header sender of notification emails (SCSYNC_MAIL_FROM)."""
+
+    webhook_secret: Secret | None = None
+    """Standard Webhooks secret `whsec_<base64>` (SCSYNC_WEBHOOK_SECRET); unset: unsigned."""
+
+    allow_webhook_hosts: frozenset[str] = frozenset()
+    """Host names exempt from the SSRF guard, for local development receivers."""
+
+    max_body_bytes: int = 1 << 20
+    """Requests with a larger body get 413 before any parsing."""
+
+    output_cap_bytes: int = 256 << 10
+    """Job output (stdout and stderr merged) kept per execution; the rest is dropped."""
+
+    kill_grace_seconds: float = 5.0
+    """Between SIGTERM and SIGKILL when a job times out or the executor stops."""
+
+    delivery_max_attempts: int = 8
+    """Attempts per notification before it is marked failed for good."""
+
+    delivery_backoff_base: float = 1.0
+    """First retry delay in seconds; doubles per attempt, with jitter."""
+
+    delivery_backoff_max: float = 300.0
+    """Ceiling on a retry delay, including one asked for by Retry-After."""
+
+    delivery_timeout: float = 10.0
+    """Connect and read timeout for one webhook or SMTP attempt."""
+
+    delivery_concurrency: int = 4
+    """Notifications sent at once; each blocks a worker thread while it runs."""
+
+    page_size_max: int = 1000
+    """Upper bound of the page_size query parameter."""
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Per-execution scratch files (result files), next to the database."""
+        return self.db_path.parent / "runs"
+
+
+def load_settings(
+    *,
+    db_path: Path,
+    repo: Path,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    smtp_host: str | None = None,
+    smtp_port: int = 25,
+    allow_webhook_hosts: tuple[str, ...] = (),
+    environ: Mapping[str, str] | None = None,
+) -> ExecutorSettings:
+    """Settings from command-line options plus the environment; generates the key if needed."""
+    env = os.environ if environ is None else environ
+    repo = repo.resolve()
+    if not repo.is_dir():
+        raise ConfigError(f"--repo {repo} is not a directory")
+    webhook_secret = env.get("SCSYNC_WEBHOOK_SECRET") or None
+    if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
+        raise ConfigError("SCSYNC_WEBHOOK_SECRET must look like 'whsec_<base64>'")
+    return ExecutorSettings(
+        db_path=db_path.resolve(),
+        repo=repo,
+        api_key=Secret(_api_key(env, repo)),
+        business_id=env.get("SCSYNC_BUSINESS_ID") or None,
+        host=host,
+        port=port,
+        public_url=env.get("SCSYNC_PUBLIC_URL", "").rstrip("/"),
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        mail_from=env.get("SCSYNC_MAIL_FROM") or "scsync-executor@localhost",
+        webhook_secret=Secret(webhook_secret) if webhook_secret else None,
+        allow_webhook_hosts=frozenset(h.lower() for h in allow_webhook_hosts),
+    )
+
+
+def _api_key(env: Mapping[str, str], repo: Path) -> str:
+    """SCSYNC_API_KEY, else SCSYNC_API_KEY_FILE, else `<repo>/.scsync/api-key`, generated once."""
+    if key := env.get("SCSYNC_API_KEY", "").strip():
+        return key
+    if key_file := env.get("SCSYNC_API_KEY_FILE"):
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"SCSYNC_API_KEY_FILE cannot be read: {exc.strerror}") from exc
+        if not key:
+            raise ConfigError("SCSYNC_API_KEY_FILE is empty")
+        return key
+    path = repo / KEY_FILE
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # Mode 0600 at creation, so the key is never readable by others, not even briefly;
+    # chmod again in case an empty file with looser permissions was already there.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,508 @@
+"""All SQL of the executor: schema, migrations and every query, on one SQLite connection.
+
+The connection lives on the event-loop thread and is used by nobody else.  Each
+state change is one `BEGIN IMMEDIATE` transaction with no `await` inside it, so
+the check-and-start of admission cannot interleave with a trigger or a PATCH:
+that, not a lock in Python, is what makes the concurrency limit exact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scsync.errors import ScsyncError
+
+EXECUTABLE = ("operational", "need_attention")
+ENDED = ("success", "partial_success", "error", "cancelled")
+
+# Append only: a migration, once released, is never edited.  `PRAGMA user_version`
+# records how many have been applied.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE connectors (
+        id TEXT PRIMARY KEY,
+        api_name TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        max_concurrent_executions INTEGER NOT NULL,
+        create_only INTEGER NOT NULL,
+        additional_notification_email TEXT,
+        additional_error_notification_email TEXT,
+        execution_ended_webhook_url TEXT,
+        job TEXT,
+        used_count INTEGER NOT NULL DEFAULT 0,
+        last_used_at TEXT,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE executions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        connector_id TEXT NOT NULL REFERENCES connectors(id),
+        status TEXT NOT NULL,
+        reason TEXT,
+        initiated_by TEXT,
+        initiator_email TEXT,
+        is_dry_run INTEGER NOT NULL,
+        diff_check INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT,
+        pid INTEGER,
+        exit_code INTEGER,
+        record_counts TEXT,
+        report_file_id TEXT,
+        attempt INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX executions_queue ON executions (connector_id, status, seq);
+    CREATE INDEX executions_status ON executions (status);
+    CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content BLOB NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        execution_id TEXT NOT NULL REFERENCES executions(id),
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        last_error TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+    CREATE INDEX outbox_execution ON outbox (execution_id);
+    CREATE TABLE delivery_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    );
+    """,
+)
+
+Row = dict[str, Any]
+
+
+class StoreError(ScsyncError):
+    """The executor database cannot be opened, migrated or locked."""
+
+
+class ApiNameTaken(ScsyncError):
+    """Another connector already has this api_name."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One outbox row to write when an execution ends."""
+
+    kind: str  # "email" or "webhook"
+    target: str
+    payload: dict[str, Any]
+    state: str = "pending"  # "skipped" when the channel is not configured
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How an execution ended, everything `finish` writes in its one transaction."""
+
+    status: str
+    reason: str | None
+    exit_code: int | None
+    record_counts: dict[str, int] | None
+    ended_at: str
+    report_file_id: str
+    report: bytes
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _exclusive_lock(path)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            self._lock.close()
+            raise StoreError(f"cannot open {path}: {exc}") from exc
+        self._db.row_factory = _dict_row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a killed process (the case we test); only a
+        # power cut may lose the last commits, which costs a sync per write otherwise.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+        self._lock.close()
+
+    def _migrate(self) -> None:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()["user_version"]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"database schema version {version} is newer than this scsync "
+                f"({len(MIGRATIONS)}); upgrade scsync"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- connectors ---------------------------------------------------------
+
+    def get_connector(self, ref: str) -> Row | None:
+        """By id (any UUID spelling) or by api_name; 32 hex letters may be either."""
+        row: Row | None = None
+        if (canonical := _canonical_uuid(ref)) is not None:
+            row = self._db.execute("SELECT * FROM connectors WHERE id = ?", (canonical,)).fetchone()
+        if row is None:
+            row = self._db.execute(
+                "SELECT * FROM connectors WHERE api_name = ?", (ref,)
+            ).fetchone()
+        return _connector(row) if row else None
+
+    def list_connectors(
+        self, *, status: str | None, search: str | None, offset: int, limit: int
+    ) -> tuple[int, list[Row]]:
+        where, params = ["1=1"], []
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if search:
+            where.append("(name LIKE ? ESCAPE '\\' OR api_name LIKE ? ESCAPE '\\' "
+                         "OR description LIKE ? ESCAPE '\\')")
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            params += [pattern] * 3
+        clause = " AND ".join(where)
+        total = self._db.execute(
+            f"SELECT count(*) AS n FROM connectors WHERE {clause}", params  # noqa: S608
+        ).fetchone()["n"]
+        rows = self._db.execute(
+            f"SELECT * FROM connectors WHERE {clause} ORDER BY created, api_name "  # noqa: S608
+            "LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return total, [_connector(r) for r in rows]
+
+    def create_connector(self, fields: Row) -> Row:
+        now = now_iso()
+        row = {**fields, "id": str(uuid.uuid4()), "created": now, "updated": now}
+        row["job"] = json.dumps(row["job"]) if row.get("job") is not None else None
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    f"INSERT INTO connectors ({columns}) VALUES ({marks})",  # noqa: S608
+                    list(row.values()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ApiNameTaken(fields["api_name"]) from exc
+        created = self.get_connector(row["id"])
+        assert created is not None
+        return created
+
+    def update_connector(self, connector_id: str, changes: Row) -> Row:
+        if changes:
+            if "job" in changes:
+                changes = {**changes, "job": json.dumps(changes["job"])
+                           if changes["job"] is not None else None}
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            try:
+                with self.transaction() as db:
+                    db.execute(
+                        f"UPDATE connectors SET {assignments}, updated = ? WHERE id = ?",  # noqa: S608
+                        [*changes.values(), now_iso(), connector_id],
+                    )
+            except sqlite3.IntegrityError as exc:
+                raise ApiNameTaken(changes.get("api_name", "")) from exc
+        updated = self.get_connector(connector_id)
+        assert updated is not None
+        return updated
+
+    # -- executions ---------------------------------------------------------
+
+    def enqueue(
+        self, connector_id: str, *, initiated_by: str | None, initiator_email: str | None,
+        is_dry_run: bool, diff_check: bool,
+    ) -> str:
+        execution_id = str(uuid.uuid4())
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO executions (id, connector_id, status, initiated_by, initiator_email,"
+                " is_dry_run, diff_check, created) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (execution_id, connector_id, initiated_by, initiator_email,
+                 int(is_dry_run), int(diff_check), now_iso()),
+            )
+            db.execute("UPDATE connectors SET used_count = used_count + 1 WHERE id = ?",
+                       (connector_id,))
+        return execution_id
+
+    def get_execution(self, execution_id: str, connector_id: str | None = None) -> Row | None:
+        row: Row | None = self._db.execute(
+            "SELECT * FROM executions WHERE id = ?", (_canonical_uuid(execution_id),)
+        ).fetchone()
+        if row is None or (connector_id is not None and row["connector_id"] != connector_id):
+            return None
+        return _execution(row)
+
+    def list_executions(
+        self, connector_id: str, *, status: str | None, offset: int, limit: int
+    ) -> tuple[int, list[Row]]:
+        where, params = "connector_id = ?", [connector_id]
+        if status:
+            where += " AND status = ?"
+            params.append(status)
+        total = self._db.execute(
+            f"SELECT count(*) AS n FROM executions WHERE {where}", params  # noqa: S608
+        ).fetchone()["n"]
+        rows = self._db.execute(
+            f"SELECT * FROM executions WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608
+            [*params, limit, offset],
+        ).fetchall()
+        return total, [_execution(r) for r in rows]
+
+    def queue_position(self, execution: Row) -> int:
+        """1 for the next one to start on its connector."""
+        n: int = self._db.execute(
+            "SELECT count(*) AS n FROM executions WHERE connector_id = ? AND status = 'queued'"
+            " AND seq <= (SELECT seq FROM executions WHERE id = ?)",
+            (execution["connector_id"], execution["id"]),
+        ).fetchone()["n"]
+        return n
+
+    def running_count(self, connector_id: str) -> int:
+        n: int = self._db.execute(
+            "SELECT count(*) AS n FROM executions WHERE connector_id = ? AND status = 'running'",
+            (connector_id,),
+        ).fetchone()["n"]
+        return n
+
+    def admit(self) -> list[Row]:
+        """Mark as running every queued execution a free slot allows, oldest first."""
+        started: list[Row] = []
+        now = now_iso()
+        with self.transaction() as db:
+            candidates = db.execute(
+                "SELECT c.id, c.max_concurrent_executions - (SELECT count(*) FROM executions r"
+                "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
+                " FROM connectors c WHERE c.status IN (?, ?) AND EXISTS (SELECT 1 FROM executions q"
+                "  WHERE q.connector_id = c.id AND q.status = 'queued')",
+                EXECUTABLE,
+            ).fetchall()
+            for candidate in candidates:
+                if candidate["free"] <= 0:
+                    continue
+                rows = db.execute(
+                    "SELECT * FROM executions WHERE connector_id = ? AND status = 'queued'"
+                    " ORDER BY seq LIMIT ?",
+                    (candidate["id"], candidate["free"]),
+                ).fetchall()
+                for row in rows:
+                    db.execute(
+                        "UPDATE executions SET status = 'running', started_at = ?, reason = NULL"
+                        " WHERE id = ?", (now, row["id"]),
+                    )
+                    started.append(_execution({**row, "status": "running", "started_at": now}))
+                if rows:
+                    db.execute("UPDATE connectors SET last_used_at = ? WHERE id = ?",
+                               (now, candidate["id"]))
+        return started
+
+    def set_pids(self, pids: Sequence[tuple[str, int]]) -> None:
+        """Remember job pids, so a restart can stop the jobs a crash left running."""
+        if pids:
+            with self.transaction() as db:
+                db.executemany("UPDATE executions SET pid = ? WHERE id = ?",
+                               [(pid, eid) for eid, pid in pids])
+
+    def cancel(self, execution_id: str, reason: str, ended_at: str,
+               notifications: Sequence[Notification]) -> bool:
+        """End a queued execution; False when it is no longer queued."""
+        now = ended_at
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE executions SET status = 'cancelled', reason = ?, ended_at = ?"
+                " WHERE id = ? AND status = 'queued'", (reason, now, execution_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            self._insert_notifications(db, execution_id, notifications)
+        return True
+
+    def finish(self, execution_id: str, ending: Ending,
+               notifications: Sequence[Notification]) -> bool:
+        """End a running execution, its report and its notifications in one transaction.
+
+        False (and nothing written) when the execution was not running any more.
+        """
+        now, file_id = ending.ended_at, ending.report_file_id
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE executions SET status = ?, reason = ?, ended_at = ?, exit_code = ?,"
+                " record_counts = ?, report_file_id = ? WHERE id = ? AND status = 'running'",
+                (ending.status, ending.reason, now, ending.exit_code,
+                 json.dumps(ending.record_counts) if ending.record_counts is not None else None,
+                 file_id, execution_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            db.execute(
+                "INSERT INTO files (id, execution_id, name, content_type, content, created)"
+                " VALUES (?, ?, ?, 'application/json', ?, ?)",
+                (file_id, execution_id, f"report-{execution_id}.json", ending.report, now),
+            )
+            self._insert_notifications(db, execution_id, notifications)
+        return True
+
+    def running_executions(self) -> list[Row]:
+        rows = self._db.execute("SELECT * FROM executions WHERE status = 'running'").fetchall()
+        return [_execution(r) for r in rows]
+
+    def get_file(self, file_id: str) -> Row | None:
+        row: Row | None = self._db.execute(
+            "SELECT * FROM files WHERE id = ?", (file_id,)
+        ).fetchone()
+        return row
+
+    def counts_by_status(self) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT status, count(*) AS n FROM executions GROUP BY status"
+        ).fetchall()
+        return {r["status"]: r["n"] for r in rows}
+
+    # -- outbox -------------------------------------------------------------
+
+    def _insert_notifications(
+        self, db: sqlite3.Connection, execution_id: str, notifications: Sequence[Notification]
+    ) -> None:
+        now, created = datetime.now(UTC).timestamp(), now_iso()
+        db.executemany(
+            "INSERT INTO outbox (execution_id, kind, target, payload, state, next_attempt_at,"
+            " last_error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(execution_id, n.kind, n.target, json.dumps(n.payload), n.state, now,
+              n.last_error, created) for n in notifications],
+        )
+
+    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int]) -> list[Row]:
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id"
+            " LIMIT ?", (now, json.dumps(list(exclude)), limit),
+        ).fetchall()
+        return [{**r, "payload": json.loads(r["payload"])} for r in rows]
+
+    def next_delivery_at(self, exclude: Sequence[int]) -> float | None:
+        row = self._db.execute(
+            "SELECT min(next_attempt_at) AS t FROM outbox WHERE state = 'pending'"
+            " AND id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(exclude)),),
+        ).fetchone()
+        value: float | None = row["t"]
+        return value
+
+    def record_attempt(
+        self, outbox_id: int, *, ok: bool, detail: str, retry_at: float | None
+    ) -> None:
+        """Keep the attempt; the row becomes sent, failed (no retry_at) or stays pending."""
+        state = "sent" if ok else ("pending" if retry_at is not None else "failed")
+        with self.transaction() as db:
+            attempt = db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, state = ?, last_error = ?,"
+                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ? RETURNING attempts",
+                (state, None if ok else detail, retry_at, outbox_id),
+            ).fetchone()["attempts"]
+            db.execute(
+                "INSERT INTO delivery_attempts (outbox_id, attempt, at, ok, detail)"
+                " VALUES (?, ?, ?, ?, ?)", (outbox_id, attempt, now_iso(), int(ok), detail),
+            )
+
+    def notifications_of(self, execution_id: str) -> list[Row]:
+        rows = self._db.execute(
+            "SELECT id, kind, target, state, attempts, last_error FROM outbox"
+            " WHERE execution_id = ? ORDER BY id", (execution_id,),
+        ).fetchall()
+        return list(rows)
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, count(*) AS n FROM outbox GROUP BY state").fetchall()
+        return {r["state"]: r["n"] for r in rows}
+
+
+def _exclusive_lock(path: Path) -> Any:
+    """One executor per database: two schedulers on one file would break the limits."""
+    handle = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise StoreError(f"another executor is already serving {path}") from exc
+    os.set_inheritable(handle.fileno(), False)
+    return handle
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _connector(row: Row) -> Row:
+    return {**row, "create_only": bool(row["create_only"]),
+            "job": json.loads(row["job"]) if row["job"] else None}
+
+
+def _execution(row: Row) -> Row:
+    counts = row.get("record_counts")
+    return {**row, "is_dry_run": bool(row["is_dry_run"]), "diff_check": bool(row["diff_check"]),
+            "record_counts": json.loads(counts) if isinstance(counts, str) else counts}
