@@ -206,6 +206,16 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
             )
         return out
 
+    if "propertyNames" in error.relative_schema_path and isinstance(value, str):
+        # The error is about a key, not a value: point at that key.
+        line, col = doc.locate([*parts, value], key=True)
+        return [
+            rule.finding(
+                doc.path, f"the key {value!r} in {label} is not allowed: {error.message}",
+                line=line, column=col, pointer=json_pointer([*parts, value]),
+            )
+        ]
+
     line, col = doc.locate(parts)
     pointer = json_pointer(parts)
 
@@ -247,13 +257,6 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
             rule.finding(
                 doc.path, f"{label} {words}; got {value!r}", line=line, column=col,
                 pointer=pointer, hint=_pattern_hint(field, value),
-            )
-        ]
-
-    if keyword == "propertyNames":
-        return [
-            rule.finding(
-                doc.path, f"{label}: {error.message}", line=line, column=col, pointer=pointer,
             )
         ]
 

@@ -39,6 +39,9 @@ MAX_EXPANDED_NODES = 10_000
 MAX_DEPTH = 64
 
 _BOM = b"\xef\xbb\xbf"
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_NULL_TAG = "tag:yaml.org,2002:null"
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
 try:  # libyaml: ~10x faster than the pure parser
@@ -120,7 +123,7 @@ class _Problem(Exception):
 def read_file(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Finding:
     """The file's bytes, or the finding that says why they cannot be had."""
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as fh:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return RULES["SC010"].finding(path, "not a regular file")
@@ -184,6 +187,12 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
         raise _Problem(
             RULES["SC004"].finding(
                 path, "the file has only comments, no settings", line=1, column=1
+            )
+        )
+    if isinstance(root, ScalarNode) and root.tag == _NULL_TAG:  # `---` and nothing, or `~`
+        raise _Problem(
+            RULES["SC004"].finding(
+                path, "the document is empty: it has no settings", line=1, column=1
             )
         )
     if not isinstance(root, MappingNode):
