@@ -237,7 +237,7 @@ def wait_execution(client: ExecutorClient, ref: str, execution_id: str,
 # -- notification receivers ---------------------------------------------------
 
 
-class _Mailbox:
+class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.lock = threading.Lock()
@@ -255,7 +255,7 @@ class _Mailbox:
 @dataclass
 class SmtpServer:
     port: int
-    mailbox: _Mailbox
+    mailbox: Mailbox
     controller: Controller | None = None
 
     def start(self) -> SmtpServer:
@@ -271,7 +271,7 @@ class SmtpServer:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port(), _Mailbox()).start()
+    server = SmtpServer(free_port(), Mailbox()).start()
     yield server
     server.stop()
 

@@ -9,8 +9,11 @@ import pytest
 from scsync.client import (
     BadRequest,
     Conflict,
+    Credentials,
     ExecutorClient,
+    ExecutorUnreachable,
     NotFound,
+    RetryPolicy,
     ServerSideError,
     Unauthorized,
 )
@@ -175,8 +178,6 @@ def test_openapi_healthz_and_metrics(shared_executor: ExecutorProcess,
 
 
 def test_wrong_key_is_401_and_not_retried(shared_executor: ExecutorProcess) -> None:
-    from scsync.client import Credentials
-
     with ExecutorClient(shared_executor.url, Credentials("wrong")) as bad, \
             pytest.raises(Unauthorized) as caught:
         list(bad.list_connectors())
@@ -241,8 +242,6 @@ def test_second_executor_on_the_same_database_refuses_to_start(
 
 
 def test_unreachable_executor_is_retryable_server_side_error() -> None:
-    from scsync.client import Credentials, ExecutorUnreachable, RetryPolicy
-
     with ExecutorClient("http://127.0.0.1:9", Credentials("k"),
                         retry=RetryPolicy(attempts=2, backoff=0.01)) as c, \
             pytest.raises(ExecutorUnreachable) as caught:

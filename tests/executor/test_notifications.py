@@ -1,0 +1,209 @@
+"""Notifications reach a real SMTP server and a real webhook receiver, signed, retried, guarded."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from scsync.client import ExecutorClient
+
+from .conftest import (
+    WEBHOOK_SECRET,
+    ExecutorFactory,
+    ExecutorProcess,
+    Mailbox,
+    SmtpServer,
+    WebhookReceiver,
+    base_env,
+    free_port,
+    sh_job,
+    unique_name,
+    wait_execution,
+    wait_for,
+)
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+COUNTS = 'echo \'{"created": 4, "updated": 1}\' > "$SCSYNC_RESULT_FILE"'
+
+
+@pytest.fixture
+def notifying(start_executor: ExecutorFactory, smtp_server: SmtpServer) -> ExecutorProcess:
+    return start_executor("--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port),
+                          "--allow-webhook-host", "127.0.0.1",
+                          env=base_env(SCSYNC_WEBHOOK_SECRET=WEBHOOK_SECRET))
+
+
+def _run(client: ExecutorClient, webhook: str | None, script: str, **fields: Any) -> str:
+    name = unique_name()
+    client.create_connector({
+        "api_name": name, "name": name, "status": "operational",
+        "additional_notification_email": "ops@example.com",
+        "additional_error_notification_email": "alerts@example.com",
+        "execution_ended_webhook_url": webhook, "job": sh_job(script), **fields,
+    })
+    eid = client.start_flow(name, is_dry_run=True)
+    wait_execution(client, name, eid)
+    return name
+
+
+def _notes(client: ExecutorClient, name: str) -> list[dict[str, Any]]:
+    execution = next(iter(client.list_executions(name)))
+    notes: list[dict[str, Any]] = client.get_execution(name, execution["id"])["notifications"]
+    return notes
+
+
+def test_success_sends_signed_webhook_and_emails_but_no_error_email(
+    notifying: ExecutorProcess, smtp_server: SmtpServer, webhook_receiver: WebhookReceiver,
+) -> None:
+    with notifying.client(user_id="alice@example.com") as c:
+        name = _run(c, webhook_receiver.url, COUNTS)
+        execution = next(iter(c.list_executions(name)))
+    hook = wait_for(webhook_receiver.received, 10, message="the webhook")[0]
+    payload = Webhook(WEBHOOK_SECRET).verify(hook.body, hook.headers)
+    assert hook.headers["webhook-id"].startswith("msg_")
+    assert payload["execution_id"] == execution["id"]
+    assert payload["api_name"] == name
+    assert payload["connector_id"] == execution["connector_id"]
+    assert payload["status"] == "success"
+    assert ISO_UTC.match(payload["started_at"]) and ISO_UTC.match(payload["ended_at"])
+    assert payload["initiated_by"] == "alice@example.com"
+    assert payload["diff_check"] is True
+    assert payload["is_dry_run"] is True
+    assert payload["record_counts"] == {"created": 4, "updated": 1, "skipped": 0, "failed": 0}
+    assert payload["report_url"] == execution["report_url"]
+    metadata = payload["metadata"]
+    assert metadata["exit_code"] == 0
+    assert metadata["attempt"] == 1
+    assert metadata["duration_seconds"] >= 0
+    assert metadata["executor_version"]
+
+    for address in ("alice@example.com", "ops@example.com"):
+        mail = wait_for(lambda a=address: smtp_server.mailbox.to(a), 10, message=address)[0]
+        assert mail["Subject"] == f"SmartConnector {name}: execution success"
+    time.sleep(0.3)
+    assert smtp_server.mailbox.to("alerts@example.com") == []
+
+
+def test_error_also_emails_the_error_address(notifying: ExecutorProcess,
+                                             smtp_server: SmtpServer) -> None:
+    with notifying.client(user_id="robot-7") as c:  # not an email: no initiator mail
+        name = _run(c, None, "exit 4")
+        wait_for(lambda: all(n["state"] == "sent" for n in _notes(c, name)), 10,
+                 message="emails sent")
+        assert sorted(n["target"] for n in _notes(c, name)) == ["alerts@example.com",
+                                                                "ops@example.com"]
+    mail = smtp_server.mailbox.to("alerts@example.com")[0]
+    assert "exit code 4" in mail.get_payload()
+
+
+def test_retry_after_is_honoured_with_the_same_webhook_id(
+    notifying: ExecutorProcess, webhook_receiver: WebhookReceiver,
+) -> None:
+    webhook_receiver.script = [(503, {"Retry-After": "1"})]
+    with notifying.client() as c:
+        name = _run(c, webhook_receiver.url, "true")
+        wait_for(lambda: any(n["kind"] == "webhook" and n["state"] == "sent"
+                             for n in _notes(c, name)), 10, message="webhook sent")
+        webhook = next(n for n in _notes(c, name) if n["kind"] == "webhook")
+    first, second = webhook_receiver.received()
+    assert second.at - first.at >= 0.9
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    Webhook(WEBHOOK_SECRET).verify(second.body, second.headers)
+    assert webhook["attempts"] == 2
+
+
+def test_client_error_from_the_receiver_is_not_retried(
+    notifying: ExecutorProcess, webhook_receiver: WebhookReceiver,
+) -> None:
+    webhook_receiver.script = [(404, {})]
+    with notifying.client() as c:
+        name = _run(c, webhook_receiver.url, "true")
+        wait_for(lambda: any(n["kind"] == "webhook" and n["state"] == "failed"
+                             for n in _notes(c, name)), 10, message="webhook failed")
+        time.sleep(1.2)
+        webhook = next(n for n in _notes(c, name) if n["kind"] == "webhook")
+    assert (webhook["attempts"], webhook["last_error"]) == (1, "HTTP 404")
+    assert len(webhook_receiver.received()) == 1
+
+
+def test_redirects_are_not_followed(notifying: ExecutorProcess,
+                                    webhook_receiver: WebhookReceiver) -> None:
+    other = WebhookReceiver()
+    try:
+        webhook_receiver.script = [(307, {"Location": other.url})]
+        with notifying.client() as c:
+            name = _run(c, webhook_receiver.url, "true")
+            wait_for(lambda: any(n["kind"] == "webhook" and n["state"] == "failed"
+                                 for n in _notes(c, name)), 10, message="webhook failed")
+            webhook = next(n for n in _notes(c, name) if n["kind"] == "webhook")
+        assert webhook["last_error"] == "HTTP 307: redirects are not followed"
+        time.sleep(0.3)
+        assert other.received() == []
+    finally:
+        other.close()
+
+
+def test_ssrf_guard_refuses_loopback_without_the_allow_list(
+    start_executor: ExecutorFactory, webhook_receiver: WebhookReceiver,
+) -> None:
+    server = start_executor()
+    with server.client() as c:
+        for url in (webhook_receiver.url,
+                    webhook_receiver.url.replace("127.0.0.1", "localhost")):
+            name = _run(c, url, "true", additional_notification_email=None,
+                        additional_error_notification_email=None)
+            wait_for(lambda n=name: _notes(c, n)[0]["state"] == "failed", 10,
+                     message="the refusal")
+        time.sleep(1.5)  # a retry would have happened by now
+        for connector in c.list_connectors():
+            (note,) = _notes(c, connector["api_name"])
+            assert note["state"] == "failed"
+            assert note["attempts"] == 1
+            assert "refused by the SSRF guard" in note["last_error"]
+            assert "loopback" in note["last_error"]
+    assert webhook_receiver.received() == []
+
+
+def test_mail_server_down_then_up_loses_nothing(start_executor: ExecutorFactory) -> None:
+    port = free_port()
+    server = start_executor("--smtp-host", "127.0.0.1", "--smtp-port", str(port))
+    with server.client() as c:
+        name = _run(c, None, "true", additional_error_notification_email=None)
+        wait_for(lambda: _notes(c, name)[0]["attempts"] >= 1, 10, message="a failed attempt")
+        note = _notes(c, name)[0]
+        assert note["state"] == "pending"
+        assert "unreachable" in note["last_error"]
+        late = SmtpServer(port, Mailbox()).start()
+        try:
+            wait_for(lambda: late.mailbox.to("ops@example.com"), 15, message="the late mail")
+            wait_for(lambda: _notes(c, name)[0]["state"] == "sent", 5, message="marked sent")
+        finally:
+            late.stop()
+
+
+def test_pending_webhook_survives_a_kill(start_executor: ExecutorFactory,
+                                         webhook_receiver: WebhookReceiver) -> None:
+    webhook_receiver.script = [(503, {"Retry-After": "2"})]
+    server = start_executor("--allow-webhook-host", "127.0.0.1")
+    with server.client() as c:
+        name = _run(c, webhook_receiver.url, "true", additional_notification_email=None,
+                    additional_error_notification_email=None)
+        wait_for(lambda: _notes(c, name)[0]["attempts"] == 1, 10, message="first attempt")
+    server.kill()
+    server.start()
+    with server.client() as c:
+        wait_for(lambda: _notes(c, name)[0]["state"] == "sent", 10, message="delivery")
+    first, second = webhook_receiver.received()
+    assert "webhook-signature" not in first.headers  # no secret configured: unsigned
+    assert first.json() == second.json()
+
+
+def test_without_smtp_emails_are_recorded_as_skipped(client: ExecutorClient) -> None:
+    name = _run(client, None, "exit 1")
+    notes = _notes(client, name)
+    assert [(n["state"], n["last_error"]) for n in notes] == [
+        ("skipped", "no SMTP server configured (--smtp-host)")] * 2
