@@ -297,7 +297,7 @@ def _type_finding(
     ):
         hint = "write true or false, without quotes (YAML 1.2: yes/no/on/off are strings)"
     elif "string" in names and isinstance(value, bool | int | float):
-        hint = f"put the value in quotes: '{value}'"
+        hint = f"put the value in quotes: '{_yaml_inline(value)}'"
     return rule.finding(path, f"{label} must be {want}, not {got}", line=line, column=col,
                         pointer=pointer, hint=hint)
 
@@ -344,7 +344,7 @@ def _pattern_hint(field: str, value: Any) -> str | None:
         if re.fullmatch(r"[a-z][a-z0-9_]{1,63}", candidate) and candidate != value:
             return f"for example '{candidate}'"
         return None
-    if field in _EMAIL_FIELDS and re.search(r"[,;\s]", value.strip()):
+    if field in _EMAIL_FIELDS and value.count("@") > 1:
         return "one address only: use a distribution list to reach several people"
     if field == "execution_ended_webhook_url" and value.startswith("http://"):
         return "use https://; plain http is allowed only for localhost and 127.0.0.1"
