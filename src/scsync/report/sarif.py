@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 from scsync import __version__
 from scsync.findings import Severity
@@ -16,7 +17,12 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE:
 
 
 def _uri(path: str) -> str:
-    return PurePath(path).as_posix().removeprefix("./")
+    # artifactLocation.uri must be a URI reference: a space or `<stdin>` is percent-encoded;
+    # relative paths stay relative to the repository root, absolute ones become file URIs.
+    pure = PurePath(path)
+    if pure.is_absolute():
+        return pure.as_uri()
+    return quote(pure.as_posix().removeprefix("./"), safe="/")
 
 
 @register
