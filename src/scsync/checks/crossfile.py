@@ -22,10 +22,22 @@ class Identity:
     name_column: int
 
 
-def check(identities: Iterable[Identity]) -> list[Finding]:
+def check(
+    identities: Iterable[Identity], *, established: Iterable[Identity] = ()
+) -> list[Finding]:
+    """Duplicates among `identities`, and of `established` ones (which are not reported).
+
+    `established` serves a review: the unchanged rest of the tree holds its names
+    first, so a duplicate is reported on the file the change brings.
+    """
     findings: list[Finding] = []
     by_api: dict[str, Identity] = {}
     by_name: dict[str, Identity] = {}
+    for ident in sorted(established, key=lambda i: i.path):
+        if ident.api_name is not None:
+            by_api.setdefault(ident.api_name, ident)
+        if ident.name is not None:
+            by_name.setdefault(fold_name(ident.name), ident)
     for ident in sorted(identities, key=lambda i: i.path):
         if ident.api_name is not None:
             first = by_api.setdefault(ident.api_name, ident)
@@ -40,7 +52,7 @@ def check(identities: Iterable[Identity]) -> list[Finding]:
                     )
                 )
         if ident.name is not None:
-            key = " ".join(ident.name.split()).casefold()
+            key = fold_name(ident.name)
             first = by_name.setdefault(key, ident)
             if first is not ident:
                 findings.append(
@@ -51,3 +63,8 @@ def check(identities: Iterable[Identity]) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def fold_name(name: str) -> str:
+    """Names compare without case and spacing: `Web  Leads` is `web leads`."""
+    return " ".join(name.split()).casefold()

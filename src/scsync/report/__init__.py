@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scsync.report import github, junit, machine, sarif, text  # noqa: F401  (registration)
+from scsync.report import github, junit, machine, markdown, sarif, text  # noqa: F401 (registers)
 from scsync.report.base import REPORTERS, Report, Reporter, auto_format, get_reporter
 
 __all__ = ["REPORTERS", "Report", "Reporter", "auto_format", "get_reporter"]

@@ -1,0 +1,109 @@
+"""The review data a `Report` carries in ``extra``, and helpers to render it.
+
+`scsync diff` puts two keys in `Report.extra`: ``review`` (the revisions
+compared) and ``changes`` (one entry per changed connector, each with a row per
+changed setting).  They are plain JSON values, so the json reporter emits them
+as they are; the text and markdown reporters read them through these types.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+from scsync.report.base import Report
+
+#: how each operation is marked in text and markdown (after `terraform plan`)
+MARK = {"add": "+", "change": "~", "remove": "-"}
+
+
+class RevisionData(TypedDict):
+    rev: str
+    commit: str
+
+
+class SideData(TypedDict):
+    path: str
+    api_name: str | None
+
+
+class RowData(TypedDict):
+    field: str  # dotted: job.env.SOURCE
+    pointer: str
+    operation: str  # add | change | remove
+    before: Any
+    after: Any
+    severity: str | None  # the worst finding on this field, None when nothing is said
+    rules: list[str]
+
+
+class ConnectorData(TypedDict):
+    connector: str  # api_name at the head (at the base when deleted), else the path
+    change: str  # added | deleted | changed | renamed | unreadable
+    paired_by: str  # path | rename | api_name | name | nothing
+    breaking: bool  # the api_name changes
+    severity: str | None  # the worst of its findings
+    base: SideData | None
+    head: SideData | None
+    rows: list[RowData]
+    findings: list[dict[str, Any]]
+
+
+class IgnoredData(TypedDict):
+    path: str
+    reason: str
+
+
+class ReviewData(TypedDict):
+    range: str
+    base: RevisionData
+    head: RevisionData
+    merge_base: bool
+    ignored: list[IgnoredData]
+    unchanged: list[str]  # manifests edited without a setting change (comments, formatting)
+    unused_allowances: list[str]
+
+
+def review_of(report: Report) -> ReviewData | None:
+    review: ReviewData | None = report.extra.get("review")
+    return review
+
+
+def changes_of(report: Report) -> list[ConnectorData]:
+    changes: list[ConnectorData] = report.extra.get("changes", [])
+    return changes
+
+
+def value_text(value: Any, limit: int = 80) -> str:
+    """A setting's value on one line: strings bare, the rest as JSON, long ones cut."""
+    if value is None:
+        return "(unset)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def paths(c: ConnectorData) -> tuple[str, ...]:
+    """The manifest's path, or its old and new paths when it moved."""
+    base, head = c["base"], c["head"]
+    if base and head and base["path"] != head["path"]:
+        return base["path"], head["path"]
+    side = head or base
+    return (side["path"],) if side else ()
+
+
+def names(c: ConnectorData) -> tuple[str, ...]:
+    """The connector's api_name, or its old and new ones when they differ."""
+    base, head = c["base"], c["head"]
+    if base and head and base["api_name"] != head["api_name"]:
+        return str(base["api_name"]), str(head["api_name"])
+    return (c["connector"],)
+
+
+def how_text(c: ConnectorData) -> str:
+    """Why the base and head manifests count as one connector, for a reader."""
+    return {
+        "rename": "renamed",
+        "api_name": "moved (same api_name)",
+        "name": "deleted and re-added with the same name",
+    }.get(c["paired_by"], c["change"])

@@ -1,0 +1,136 @@
+"""Markdown for a pull-request comment: a summary line, then a section per changed connector.
+
+The first line is a hidden marker so a workflow can find its own comment and
+edit it instead of adding one per push; sections and rows come in a stable
+order, so a re-run over the same change renders the same text.  User values
+go into code spans or are escaped, so a manifest cannot inject markup or
+@-mention anyone, and the whole comment stays under GitHub's size limit.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from scsync.findings import Severity
+from scsync.report.base import Report, Reporter, register
+from scsync.report.changes import (
+    MARK,
+    ConnectorData,
+    changes_of,
+    how_text,
+    names,
+    paths,
+    review_of,
+    value_text,
+)
+from scsync.report.machine import finding_dict
+
+MARKER = "<!-- scsync-diff -->"
+#: GitHub refuses comments over 65,536 characters; leave room for the closing note
+MAX_CHARS = 60_000
+ICON = {"error": ":x:", "warning": ":warning:", "notice": ":information_source:", None: ""}
+
+
+def escape(text: str) -> str:
+    # an empty comment after @ keeps GitHub from turning a value into a mention
+    return html.escape(text, quote=False).replace("@", "@<!-- -->").replace("|", "\\|")
+
+
+def code(text: str) -> str:
+    text = text.replace("|", "\\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _cell(value: Any) -> str:
+    return "_unset_" if value is None else code(value_text(value))
+
+
+def _severity(severity: str | None, rules: list[str]) -> str:
+    if severity is None:
+        return ""
+    return f"{ICON[severity]} {severity} {', '.join(rules)}".strip()
+
+
+@register
+class MarkdownReporter(Reporter):
+    name = "markdown"
+    description = "Markdown for a pull-request comment, with a marker to find and edit it"
+
+    def render(self, report: Report) -> str:
+        lines = [MARKER, f"### scsync {report.command}", self._summary(report), ""]
+        changes = changes_of(report)
+        if report.command == "diff" or changes:
+            body = [_section(c) for c in changes]
+        else:  # a report without changes (validate): its findings by file
+            by_file: dict[str, list[dict[str, Any]]] = {}
+            for f in report.findings:
+                by_file.setdefault(f.path, []).append(finding_dict(f))
+            body = [[f"#### {code(path)}", *_bullets(fs), ""] for path, fs in by_file.items()]
+        used = sum(len(line) + 1 for line in lines)
+        for n, section in enumerate(body):
+            size = sum(len(line) + 1 for line in section)
+            if used + size > MAX_CHARS:
+                lines.append(f"_… and {len(body) - n} more; the full report is in the job log "
+                             "(`scsync diff --format text`)._")
+                break
+            lines.extend(section)
+            used += size
+        lines.extend(_footer(report))
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+    def _summary(self, report: Report) -> str:
+        counts = [f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}"
+                  for s in Severity if report.count(s)]
+        verdict = ":white_check_mark: **passed**" if report.passed else ":x: **failed**"
+        review = review_of(report)
+        if review is None:
+            scope = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''} checked"
+        else:
+            n = len(changes_of(report))
+            scope = (f"{n} changed connector{'s' if n != 1 else ''} in {code(review['range'])} "
+                     f"({code(review['base']['commit'][:12])} → "
+                     f"{code(review['head']['commit'][:12])})")
+        return f"{verdict}: {', '.join(counts) or 'no findings'}; {scope}"
+
+
+def _section(c: ConnectorData) -> list[str]:
+    icon = ICON[c["severity"]]
+    title = " → ".join(code(n) for n in names(c))
+    lines = [f"#### {icon + ' ' if icon else ''}{title} ({how_text(c)})",
+             " → ".join(code(p) for p in paths(c)), ""]
+    if c["rows"]:
+        lines += ["| | setting | before | after | severity |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {MARK[r['operation']]} | {code(r['field'])} | {_cell(r['before'])} | "
+            f"{_cell(r['after'])} | {_severity(r['severity'], r['rules'])} |"
+            for r in c["rows"]
+        ]
+        lines.append("")
+    lines += [*_bullets(c["findings"]), ""]
+    return lines
+
+
+def _bullets(findings: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for f in findings:
+        where = f" line {f['line']}" if f["line"] else ""
+        out.append(f"- {ICON[f['severity']]} **{f['severity']} {f['rule']}**{where}: "
+                   f"{escape(f['message'])}")
+        if f["hint"]:
+            out.append(f"  <br>hint: {escape(f['hint'])}")
+    return out
+
+
+def _footer(report: Report) -> list[str]:
+    review = review_of(report)
+    if not review:
+        return []
+    notes = []
+    if review["unchanged"]:
+        edited = ", ".join(code(p) for p in review["unchanged"])
+        notes.append(f"No setting changes (comments or formatting only): {edited}")
+    if review["ignored"]:
+        notes.append("Not reviewed: " + ", ".join(
+            f"{code(i['path'])} ({escape(i['reason'])})" for i in review["ignored"]))
+    return [line for note in notes for line in ("", f"<sub>{note}</sub>")]

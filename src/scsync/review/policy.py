@@ -1,0 +1,286 @@
+"""The review policy: what each change of a connector means, and how much it matters.
+
+One function per kind of setting turns a `DiffItem` into a finding whose
+message states the consequence for the running connector (after Kizen's own
+documentation of each setting).  Severities follow the table of issue 3:
+errors break callers, warnings stop or endanger something, notices inform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scsync.diff import Diff, DiffItem, Field, Operation
+from scsync.findings import Finding, Severity
+from scsync.manifest.model import EXECUTABLE
+from scsync.review.pairing import Pair, PairedBy
+from scsync.rules import RULES, Rule, register
+
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
+_ALLOW = "--allow-api-name-change"
+
+for _rule in (
+    Rule("SC101", "manifest-deleted", W, "A manifest is deleted: scsync stops managing it.",
+         "To stop the connector, first merge `status: Inactive` (or "
+         "`max_concurrent_executions: 0`), then delete the manifest; delete the connector in "
+         "Kizen by hand if that is the intent."),
+    Rule("SC102", "status-stops", W, "The status changes to one that does not execute.",
+         "Scheduled runs and manual triggers stop until the status is Operational again."),
+    Rule("SC103", "status-resumes", N, "The status changes back to one that executes.",
+         "Queued executions start once this is applied."),
+    Rule("SC104", "paused", W, "max_concurrent_executions goes to 0: the connector is paused.",
+         "New executions queue and none starts; in-flight executions finish."),
+    Rule("SC105", "unpaused", N, "max_concurrent_executions goes up from 0.",
+         "Queued executions start once this is applied."),
+    Rule("SC106", "parallel-writes-raised", W,
+         "Executions may now overlap without create_only: true.",
+         "Set `create_only: true` if the load steps only create records (then runs cannot "
+         "conflict), or keep the limit at 1."),
+    Rule("SC107", "concurrency-lowered", N, "max_concurrent_executions is lowered.",
+         "In-flight executions are not cancelled; the new limit applies to executions not yet "
+         "started."),
+    Rule("SC108", "webhook-changed", W, "execution_ended_webhook_url is removed or changed.",
+         "Downstream systems triggered by the old URL stop being called; update or retire them."),
+    Rule("SC109", "emails-changed", N, "A notification email is changed, added or removed.",
+         "Check that the people who must hear about executions still do."),
+    Rule("SC110", "label-changed", N, "name or description changes.",
+         "A label and documentation only: safe, nothing calls a connector by them."),
+    Rule("SC111", "connector-added", N, "A new connector.",
+         "Check its status and concurrency: they decide what it does once applied."),
+    Rule("SC112", "job-changed", N, "The job the embedded executor runs changes.",
+         "The new job runs from the next execution on; running ones keep the old one."),
+    Rule("SC113", "setting-changed", N, "Another setting changes.",
+         "Read the message for its effect."),
+):
+    register(_rule)
+
+#: A review finding makes a head-side validate finding on the same file redundant.
+SUBSUMES = {"SC102": "SC043", "SC104": "SC042", "SC106": "SC041"}
+
+Allowances = frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    pair: Pair
+    head: dict[str, Any]
+    allow: Allowances
+
+    def finding(self, rule_id: str, item: DiffItem | None, message: str, **kw: Any) -> Finding:
+        side = self.pair.head or self.pair.base
+        assert side is not None
+        line, column = _place(side, item.field if item else ("api_name",))
+        if self.pair.head is None:
+            line = column = 0  # the file is gone: annotate the base path as a whole
+        pointer = item.pointer if item else "/api_name"
+        return RULES[rule_id].finding(side.path, message, line=line, column=column,
+                                      pointer=pointer, **kw)
+
+
+def assess(pair: Pair, items: Diff, allow: Allowances = frozenset()) -> list[Finding]:
+    """Review findings for one paired connector and the diff of its settings."""
+    ctx = _Context(pair, (pair.head.settings if pair.head else None) or {}, allow)
+    if pair.head is None:
+        return [_deleted(ctx)]
+    if pair.head.settings is None:
+        return []  # unreadable head: its load findings say why, there is nothing to compare
+    if pair.base is None or pair.base.settings is None:
+        return [_added(ctx)]
+    out: list[Finding] = []
+    for item in items:
+        out.extend(_BY_FIELD.get(item.field[0], _other)(ctx, item))
+    return out
+
+
+def _place(side: Any, field: Field) -> tuple[int, int]:
+    """Line of the field in the head file, or of its closest existing parent; 0 if none."""
+    doc = side.result.document
+    if doc is None:
+        return 0, 0
+    for depth in range(len(field), 0, -1):
+        node: Any = doc.data
+        for part in field[:depth]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            line, column = doc.locate(list(field[:depth]))
+            return line, column
+    return 0, 0
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _deleted(ctx: _Context) -> Finding:
+    api = ctx.pair.base.api_name if ctx.pair.base else None
+    what = f"'{api}'" if api else "this connector"
+    return ctx.finding(
+        "SC101", None,
+        f"the manifest of {what} is deleted: scsync stops managing it, but the connector is "
+        "not deleted from Kizen; it keeps its last applied settings and keeps running on its "
+        "triggers",
+        hint=RULES["SC101"].help,
+    )
+
+
+def _added(ctx: _Context) -> Finding:
+    head = ctx.head
+    status, limit = head.get("status"), head.get("max_concurrent_executions")
+    if status not in EXECUTABLE:
+        does = f"is created as {show(status)} and does not run until its status is Operational"
+    elif limit == 0:
+        does = "is created paused (max_concurrent_executions 0): its executions queue"
+    else:
+        does = f"is created as {show(status)} and runs on its triggers, {show(limit)} " \
+            "execution(s) at a time"
+    if head.get("execution_ended_webhook_url"):
+        does += f"; each execution then calls {head['execution_ended_webhook_url']}"
+    before = "" if ctx.pair.base is None else " (its base version was not a readable manifest)"
+    return ctx.finding("SC111", None,
+                       f"new connector '{head.get('api_name')}'{before}: once merged it {does}")
+
+
+Check = Callable[[_Context, DiffItem], list[Finding]]
+
+
+def _api_name(ctx: _Context, item: DiffItem) -> list[Finding]:
+    old, new = item.old, item.new
+    how = ctx.pair
+    via = ""
+    if how.paired_by is PairedBy.RENAME:
+        via = f" (the file is renamed from {how.base.path if how.base else ''})"
+    elif how.paired_by is PairedBy.NAME:
+        via = f" ({how.base.path if how.base else ''} is deleted and {how.path} added with " \
+            "the same name: the same connector)"
+    consequence = f"api_name changes from {show(old)} to {show(new)}{via}: every integration, " \
+        f"orchestration system and webhook URL that calls {show(old)} breaks until it is " \
+        f"updated to {show(new)}"
+    if (old, new) in ctx.allow:
+        return [ctx.finding("SC100", item, f"BREAKING, accepted with {_ALLOW} {old}:{new}: "
+                            + consequence, severity=N)]
+    return [ctx.finding(
+        "SC100", item, "BREAKING: " + consequence,
+        hint=f"keep api_name {show(old)} and change `name` for a new label; if every caller "
+        f"is being updated, accept the break with {_ALLOW} {old}:{new}",
+    )]
+
+
+def _status(ctx: _Context, item: DiffItem) -> list[Finding]:
+    was, now = item.old in EXECUTABLE, item.new in EXECUTABLE
+    change = f"status changes from {show(item.old)} to {show(item.new)}"
+    if was and not now:
+        return [ctx.finding("SC102", item, f"{change}: scheduled runs and manual triggers stop "
+                            "until the status returns to Operational")]
+    if now and not was:
+        return [ctx.finding("SC103", item, f"{change}: the connector executes again and queued "
+                            "executions will start")]
+    still = "still executes" if now else "still does not execute"
+    return [ctx.finding("SC113", item, f"{change}: the connector {still}")]
+
+
+def _concurrency(ctx: _Context, item: DiffItem) -> list[Finding]:
+    old, new = item.old, item.new
+    if not (isinstance(old, int) and isinstance(new, int)):
+        return _other(ctx, item)
+    change = f"max_concurrent_executions goes from {old} to {new}"
+    out: list[Finding] = []
+    if new == 0:
+        out.append(ctx.finding("SC104", item, f"{change}: the connector is paused; new "
+                               "executions queue and in-flight ones finish"))
+    elif old == 0:
+        out.append(ctx.finding("SC105", item, f"{change}: the pause ends and queued executions "
+                               f"start, {new} at a time"))
+    elif new < old:
+        out.append(ctx.finding("SC107", item, f"{change}: in-flight executions are not "
+                               "cancelled; the new limit applies to executions not yet started"))
+    if new > old and new > 1:
+        if ctx.head.get("create_only") is not True:
+            out.append(ctx.finding("SC106", item, f"{change} without create_only: true: "
+                                   f"executions writing the same record at once leave it in a "
+                                   f"state that depends on timing", hint=RULES["SC106"].help))
+        elif old != 0:
+            out.append(ctx.finding("SC113", item, f"{change}: up to {new} executions run in "
+                                   "parallel (create_only: true, so they cannot conflict)"))
+    return out
+
+
+def _create_only(ctx: _Context, item: DiffItem) -> list[Finding]:
+    limit = ctx.head.get("max_concurrent_executions")
+    if item.new is not True and isinstance(limit, int) and limit > 1:
+        return [ctx.finding("SC106", item, f"create_only is no longer true while "
+                            f"max_concurrent_executions is {limit}: executions writing the same "
+                            f"record at once leave it in a state that depends on timing",
+                            hint=RULES["SC106"].help)]
+    if item.new is True:
+        effect = "declares that the load steps only create records, so parallel executions " \
+            "cannot conflict"
+    else:
+        effect = "with at most one execution at a time nothing overlaps"
+    return [ctx.finding("SC113", item, f"create_only changes from {show(item.old)} to "
+                        f"{show(item.new)}: {effect}")]
+
+
+def _webhook(ctx: _Context, item: DiffItem) -> list[Finding]:
+    if item.operation is Operation.ADD:
+        return [ctx.finding("SC108", item, f"execution_ended_webhook_url is set to {item.new}: "
+                            "it will be called with each execution's metadata", severity=N)]
+    if item.operation is Operation.REMOVE:
+        return [ctx.finding("SC108", item, f"execution_ended_webhook_url {item.old} is removed: "
+                            "downstream systems it triggers stop being called")]
+    return [ctx.finding("SC108", item, f"execution_ended_webhook_url moves from {item.old} to "
+                        f"{item.new}: systems triggered by the old URL stop being called; the new "
+                        "one must be ready to receive each execution's metadata")]
+
+
+def _email(ctx: _Context, item: DiffItem) -> list[Finding]:
+    about = "failed executions" if "error" in item.field[0] else "every execution"
+    if item.operation is Operation.ADD:
+        who = f"{item.new} starts being told"
+    elif item.operation is Operation.REMOVE:
+        who = f"{item.old} stops being told"
+    else:
+        who = f"{item.old} stops and {item.new} starts being told"
+    return [ctx.finding("SC109", item, f"{item.field[0]}: {who} about {about}")]
+
+
+def _label(ctx: _Context, item: DiffItem) -> list[Finding]:
+    if item.field[0] == "name":
+        return [ctx.finding("SC110", item, f"name changes from {show(item.old)} to "
+                            f"{show(item.new)}: a display label, safe; nothing calls a "
+                            "connector by its name")]
+    done = {Operation.ADD: "added", Operation.REMOVE: "removed", Operation.CHANGE: "changed"}
+    return [ctx.finding("SC110", item, f"description is {done[item.operation]}: documentation "
+                        "for people and AI tools, safe")]
+
+
+def _job(ctx: _Context, item: DiffItem) -> list[Finding]:
+    verb = {Operation.ADD: f"is set to {show(item.new)}",
+            Operation.REMOVE: f"({show(item.old)}) is removed",
+            Operation.CHANGE: f"changes from {show(item.old)} to {show(item.new)}"}
+    return [ctx.finding("SC112", item, f"{item.dotted} {verb[item.operation]}: the embedded "
+                        "executor runs the new job from the next execution")]
+
+
+def _other(ctx: _Context, item: DiffItem) -> list[Finding]:
+    return [ctx.finding("SC113", item, f"{item.dotted} changes from {show(item.old)} to "
+                        f"{show(item.new)}")]
+
+
+_BY_FIELD: dict[str, Check] = {
+    "api_name": _api_name,
+    "status": _status,
+    "max_concurrent_executions": _concurrency,
+    "create_only": _create_only,
+    "execution_ended_webhook_url": _webhook,
+    "additional_notification_email": _email,
+    "additional_error_notification_email": _email,
+    "name": _label,
+    "description": _label,
+    "job": _job,
+}

@@ -1,0 +1,98 @@
+"""A review's outcome, and its conversion to the `Report` every reporter renders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scsync.diff import Diff, DiffItem
+from scsync.findings import Finding, Severity, worst
+from scsync.gitsource import Range
+from scsync.report.base import Report
+from scsync.report.changes import (
+    ConnectorData,
+    IgnoredData,
+    ReviewData,
+    RowData,
+    SideData,
+)
+from scsync.report.machine import finding_dict
+from scsync.review.pairing import Pair, Side
+
+
+@dataclass(slots=True)
+class ReviewResult:
+    revisions: Range
+    pairs: list[Pair]
+    #: every finding: the review's and the head side's validation, sorted by place
+    findings: list[Finding]
+    #: one entry per changed connector, in the order of `pairs` (by path)
+    changes: list[ConnectorData]
+    ignored: list[IgnoredData]
+    #: manifests whose text changed but not their settings (comments, formatting)
+    unchanged: list[str]
+    #: `OLD:NEW` allowances given that matched no api_name change (likely a typo)
+    unused_allowances: list[str]
+
+    @property
+    def files(self) -> list[str]:
+        return sorted({s.path for p in self.pairs for s in (p.base, p.head) if s is not None})
+
+    def report(self, failing: frozenset[Severity] = frozenset({Severity.ERROR})) -> Report:
+        r = self.revisions
+        review = ReviewData(
+            range=r.label,
+            base={"rev": r.base_rev, "commit": r.base},
+            head={"rev": r.head_rev, "commit": r.head},
+            merge_base=r.merge_base,
+            ignored=self.ignored,
+            unchanged=self.unchanged,
+            unused_allowances=self.unused_allowances,
+        )
+        return Report(command="diff", files=self.files, findings=self.findings,
+                      failing=failing, extra={"review": review, "changes": self.changes})
+
+
+def connector_data(pair: Pair, items: Diff, findings: Sequence[Finding]) -> ConnectorData:
+    """One changed connector: a row per changed setting, with the findings about it."""
+    head, base = pair.head, pair.base
+    if head is None:
+        change = "deleted"
+    elif base is None:
+        change = "added"
+    elif head.settings is None:
+        change = "unreadable"
+    else:
+        change = "renamed" if pair.renamed else "changed"
+    top = worst(list(findings))
+    return ConnectorData(
+        connector=(head and head.api_name) or (base and base.api_name) or pair.path,
+        change=change,
+        paired_by=pair.paired_by.value,
+        breaking=any(f.rule == "SC100" for f in findings),
+        severity=top.value if top else None,
+        base=_side(base),
+        head=_side(head),
+        rows=[_row(item, findings) for item in items],
+        findings=[finding_dict(f) for f in findings],
+    )
+
+
+def _side(side: Side | None) -> SideData | None:
+    return SideData(path=side.path, api_name=side.api_name) if side else None
+
+
+def _row(item: DiffItem, findings: Sequence[Finding]) -> RowData:
+    # a finding below the field (job.command[0]) is about the field's row too
+    about = [f for f in findings
+             if f.pointer == item.pointer or f.pointer.startswith(item.pointer + "/")]
+    top = worst(about)
+    return RowData(
+        field=item.dotted,
+        pointer=item.pointer,
+        operation=item.operation.value,
+        before=item.old,
+        after=item.new,
+        severity=top.value if top else None,
+        rules=sorted({f.rule for f in about}),
+    )
