@@ -34,20 +34,26 @@ class Scheduler:
         self._metrics = metrics
         self._deliveries = deliveries
         self._wakeup = asyncio.Event()
+        # Off during start-up recovery and shutdown, when an ending must not start anything.
+        self._admit_on_end = False
         self.runner = JobRunner(settings, self._job_ended)
 
     def wake(self) -> None:
         self._wakeup.set()
 
     async def run(self) -> None:
+        self._admit_on_end = True
         while True:
             self._wakeup.clear()
-            try:
-                self.admit_now()
-            except Exception:  # the scheduler must outlive one bad admission
-                log.exception("admission failed; retrying on the next wake-up")
+            self._admit_safely()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=_SAFETY_TICK_SECONDS)
+
+    def _admit_safely(self) -> None:
+        try:
+            self.admit_now()
+        except Exception:  # the scheduler must outlive one bad admission
+            log.exception("admission failed; retrying on the next wake-up")
 
     def admit_now(self) -> int:
         started = self._store.admit()
@@ -93,6 +99,7 @@ class Scheduler:
         return True
 
     async def shutdown(self) -> None:
+        self._admit_on_end = False
         await self.runner.stop_all("interrupted")
 
     def _job_ended(self, result: JobResult) -> None:
@@ -107,10 +114,13 @@ class Scheduler:
         if self._store.finish(execution["id"], ending, notes):
             self._metrics.finished.labels(result.status).inc()
             self._deliveries.wake()
-        self.wake()
+        if self._admit_on_end:
+            # Hand the freed slot over in this very callback: a wake-up would wait
+            # behind every HTTP request already queued on the loop.
+            self._admit_safely()
 
 
-def waiting_reason(store: Store, execution: Row, connector: Row) -> str:
+def waiting_reason(connector: Row, position: int, running: int) -> str:
     """Why a queued execution has not started, in words a user can act on."""
     status = connector["status"]
     if status not in EXECUTABLE:
@@ -118,8 +128,6 @@ def waiting_reason(store: Store, execution: Row, connector: Row) -> str:
     limit = connector["max_concurrent_executions"]
     if limit == 0:
         return "waiting: max_concurrent_executions is 0"
-    position = store.queue_position(execution)
-    running = store.running_count(connector["id"])
     if running >= limit:
         return (f"waiting: {running} of {limit} slots busy "
                 f"(position {position} in the queue)")

@@ -158,7 +158,8 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
         connector = _connector_or_404(executor, c)
         total, rows = executor.store.list_executions(
             connector["id"], status=status, offset=(page - 1) * page_size, limit=page_size)
-        results = [execution_view(executor, r, connector, base) for r in rows]
+        queue = _Queue(executor, connector)
+        results = [execution_view(executor, r, connector, base, queue=queue) for r in rows]
         return _page(request, total, page, page_size, results)
 
     @app.get("/api/smart-connectors/{c}/executions/{eid}")
@@ -219,11 +220,27 @@ def connector_view(row: Row) -> dict[str, Any]:
     }
 
 
+class _Queue:
+    """A connector's queue positions and running count, read once per response, if needed."""
+
+    def __init__(self, executor: Executor, connector: Row) -> None:
+        self._executor = executor
+        self._connector = connector
+        self._read: tuple[dict[str, int], int] | None = None
+
+    def reason(self, execution_id: str) -> str:
+        if self._read is None:
+            store, cid = self._executor.store, self._connector["id"]
+            self._read = store.queue_positions(cid), store.running_count(cid)
+        positions, running = self._read
+        return waiting_reason(self._connector, positions.get(execution_id, 0), running)
+
+
 def execution_view(executor: Executor, row: Row, connector: Row, base_url: str,
-                   *, detail: bool = False) -> dict[str, Any]:
+                   *, detail: bool = False, queue: _Queue | None = None) -> dict[str, Any]:
     reason = row["reason"]
     if row["status"] == "queued":
-        reason = waiting_reason(executor.store, row, connector)
+        reason = (queue or _Queue(executor, connector)).reason(row["id"])
     file_id = row["report_file_id"]
     view: dict[str, Any] = {
         "id": row["id"],

@@ -308,14 +308,13 @@ class Store:
         ).fetchall()
         return total, [_execution(r) for r in rows]
 
-    def queue_position(self, execution: Row) -> int:
-        """1 for the next one to start on its connector."""
-        n: int = self._db.execute(
-            "SELECT count(*) AS n FROM executions WHERE connector_id = ? AND status = 'queued'"
-            " AND seq <= (SELECT seq FROM executions WHERE id = ?)",
-            (execution["connector_id"], execution["id"]),
-        ).fetchone()["n"]
-        return n
+    def queue_positions(self, connector_id: str) -> dict[str, int]:
+        """Each queued execution's place in its connector's queue, 1 for the next to start."""
+        rows = self._db.execute(
+            "SELECT id FROM executions WHERE connector_id = ? AND status = 'queued' ORDER BY seq",
+            (connector_id,),
+        ).fetchall()
+        return {row["id"]: n for n, row in enumerate(rows, start=1)}
 
     def running_count(self, connector_id: str) -> int:
         n: int = self._db.execute(
