@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from standardwebhooks import Webhook
@@ -91,3 +92,24 @@ def test_queued_survive_a_kill_and_run_after_restart(start_executor: ExecutorFac
             ids, "queued")
         c.patch_connector("paused", {"status": "operational"})
         assert [wait_execution(c, "paused", e)["status"] for e in ids] == ["success"] * 5
+
+
+def test_sigterm_stops_jobs_as_interrupted_and_exits_cleanly(
+    start_executor: ExecutorFactory,
+) -> None:
+    server = start_executor()
+    with server.client() as c:
+        c.create_connector({"api_name": "stopped", "name": "Stopped", "status": "operational",
+                            "job": sh_job("exec sleep 30")})
+        eid = c.start_flow("stopped")
+        wait_execution(c, "stopped", eid, ("running",))
+    started = time.monotonic()
+    # uvicorn re-raises the signal once shut down, so the parent sees a SIGTERM death.
+    assert server.stop() in (0, -15)
+    assert time.monotonic() - started < 10
+    assert "Application shutdown complete" in server.log()
+    server.start()
+    with server.client() as c:
+        ended = c.get_execution("stopped", eid)
+    assert (ended["status"], ended["reason"]) == ("error", "interrupted")
+    assert ended["exit_code"] == -15  # SIGTERM reached the job's process group

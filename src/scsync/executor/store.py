@@ -152,7 +152,7 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _exclusive_lock(path)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             self._lock.close()
             raise StoreError(f"cannot open {path}: {exc}") from exc
