@@ -9,7 +9,7 @@ lines are fixed by `manifest_text` (tests/conftest.py): 3 api_name, 4 name,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,9 @@ from typing import Any
 import git
 import pytest
 
+from conftest import GitRepo, manifest_text
 from scsync.review.engine import ReviewOptions, review
 from scsync.review.result import ReviewResult
-from conftest import manifest_text
 
 HUBSPOT = "connectors/hubspot_contacts.yaml"
 LEADS = "connectors/web_leads.yaml"
@@ -34,17 +34,10 @@ HUBSPOT_FIELDS: dict[str, Any] = {
 
 
 @dataclass
-class Repo:
-    path: Path
-    git: git.Repo
+class Repo(GitRepo):
+    """`GitRepo` of tests/conftest.py, committing through gitpython."""
 
-    def write(self, relpath: str, content: str | bytes) -> None:
-        target = self.path / relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, "utf-8")
+    gitpython: git.Repo
 
     def manifest(self, relpath: str, api_name: str, **fields: Any) -> None:
         self.write(relpath, manifest_text(api_name, **fields))
@@ -60,13 +53,20 @@ class Repo:
         (self.path / new).parent.mkdir(parents=True, exist_ok=True)
         (self.path / old).rename(self.path / new)
 
-    def commit(self, message: str = "change") -> str:
-        self.git.git.add(A=True)
-        self.git.git.commit("--quiet", "--allow-empty", "-m", message)
-        return self.git.head.commit.hexsha
+    def commit(
+        self, message: str = "change", files: Mapping[str, str | bytes | None] | None = None
+    ) -> str:
+        for relpath, content in (files or {}).items():
+            if content is None:
+                self.delete(relpath)
+            else:
+                self.write(relpath, content)
+        self.gitpython.git.add(A=True)
+        self.gitpython.git.commit("--quiet", "--allow-empty", "-m", message)
+        return self.gitpython.head.commit.hexsha
 
     def checkout(self, branch: str, *, new: bool = False) -> None:
-        self.git.git.checkout("--quiet", *(["-b"] if new else []), branch)
+        self.gitpython.git.checkout("--quiet", *(["-b"] if new else []), branch)
 
     def review(
         self, base: str = "HEAD~1", head: str | None = "HEAD", **options: Any
@@ -89,12 +89,12 @@ def empty_repo(tmp_path: Path) -> Iterator[Repo]:
     """A repository with no commits, on branch main."""
     repo = make_repo(tmp_path / "repo")
     yield repo
-    repo.git.close()
+    repo.gitpython.close()
 
 
 @pytest.fixture
 def repo(empty_repo: Repo) -> Repo:
-    """main with one commit: HUBSPOT (every optional setting set) and LEADS (parallel, create-only)."""
+    """main with one commit: HUBSPOT (every optional setting set), LEADS (parallel, create-only)."""
     empty_repo.hubspot()
     empty_repo.manifest(LEADS, "web_leads", max_concurrent_executions=4, create_only=True)
     empty_repo.commit("two connectors")

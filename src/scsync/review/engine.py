@@ -25,6 +25,7 @@ from scsync.checks.schema import load_schema
 from scsync.diff import Diff, comparable, diff
 from scsync.findings import Finding, Severity
 from scsync.gitsource import Change, Range, Repository, is_manifest_path, open_repo
+from scsync.manifest.discover import SUFFIXES
 from scsync.manifest.loader import DEFAULT_MAX_BYTES
 from scsync.report.changes import IgnoredData
 from scsync.review import pairing, policy
@@ -82,10 +83,16 @@ def _manifest_changes(
             kept.append(replace(c, status="A", old_path=None, old_blob=None, old_mode=None))
         for path, mode, ok in ((c.old_path, c.old_mode, old_ok), (c.new_path, c.new_mode, new_ok)):
             if path is not None and not ok:
-                ignored[path] = _IGNORED.get(
-                    mode or "", "not a manifest: only *.yaml and *.yml files are reviewed"
-                )
+                ignored[path] = _why_ignored(path, mode)
     return kept, [IgnoredData(path=p, reason=r) for p, r in sorted(ignored.items())]
+
+
+def _why_ignored(path: str, mode: str | None) -> str:
+    if mode in _IGNORED:
+        return _IGNORED[mode]
+    if path.endswith(SUFFIXES):
+        return "hidden: a name starting with '.' is skipped, as scsync validate does"
+    return "not a manifest: only *.yaml and *.yml files are reviewed"
 
 
 def _is_manifest(path: str | None, mode: str | None, folder: str) -> bool:

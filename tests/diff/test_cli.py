@@ -1,0 +1,185 @@
+"""`scsync diff` on the command line: exit codes, options and every output format.
+
+`run_cli` runs the real CLI in a subprocess (as CI does); `run_main` runs the
+same entry point in this process, for the many cases that only need its output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import RunCli
+
+from .conftest import HUBSPOT, HUBSPOT_FIELDS, LEADS, Repo
+
+
+@pytest.fixture
+def breaking(repo: Repo) -> Repo:
+    """HUBSPOT's api_name changed in place; LEADS deleted; a README beside them."""
+    repo.manifest(HUBSPOT, "hubspot_people", name="Hubspot Contacts", **HUBSPOT_FIELDS)
+    repo.delete(LEADS)
+    repo.write("connectors/README.md", "# Connectors\n")
+    repo.commit("rename the api")
+    return repo
+
+
+def test_cli_breaking_change_exits_1_and_says_why(breaking: Repo, run_cli: RunCli) -> None:
+    code, out, err = run_cli("diff", "HEAD~1", "--format", "text", cwd=breaking.path)
+    assert (code, err) == (1, "")
+    assert f"{HUBSPOT}:3:11: error[SC100] BREAKING: api_name changes from 'hubspot_contacts' " \
+        "to 'hubspot_people'" in out
+    assert "~ hubspot_contacts → hubspot_people (changed): connectors/hubspot_contacts.yaml" in out
+    assert "    ~ api_name: hubspot_contacts → hubspot_people  [error SC045, SC100]" in out
+    assert "- web_leads (deleted): connectors/web_leads.yaml" in out
+    assert "not reviewed: connectors/README.md (not a manifest" in out
+    assert out.endswith("2 files checked, failed: 1 error, 1 warning, 1 notice\n")
+
+
+def test_cli_no_change_exits_0(repo: Repo, run_cli: RunCli) -> None:
+    repo.commit("empty")
+    code, out, _ = run_cli("diff", "HEAD~1", "HEAD", "--repo", repo.path, "--format", "text")
+    assert code == 0
+    assert ": 0 changed connectors\n" in out
+
+
+def test_cli_usage_and_git_errors_exit_2_without_traceback(
+    repo: Repo, run_cli: RunCli, run_main: RunCli
+) -> None:
+    code, out, err = run_cli("diff", "no-such-branch", cwd=repo.path)
+    assert (code, out) == (2, "")
+    assert err.startswith("scsync: error: base ref 'no-such-branch' is not in this repository")
+    for argv in (["diff"], ["diff", "HEAD", "--format", "yaml"], ["diff", "a...b", "c"],
+                 ["diff", "HEAD", "--allow-api-name-change", "just_one"],
+                 ["diff", "HEAD", "--allow-api-name-change", "same:same"]):
+        code, _, err = run_main(*argv, cwd=repo.path)
+        assert code == 2, argv
+        assert "Traceback" not in err
+
+
+def test_allow_api_name_change_accepts_only_that_pair(breaking: Repo, run_main: RunCli) -> None:
+    code, out, err = run_main("diff", "HEAD~1", "--format", "text", "--allow-api-name-change",
+                              "hubspot_contacts:hubspot_people", cwd=breaking.path)
+    assert (code, err) == (0, "")
+    assert "notice[SC100] BREAKING, accepted with --allow-api-name-change " \
+        "hubspot_contacts:hubspot_people: api_name changes" in out
+    assert "calls 'hubspot_contacts' breaks" in out
+
+    code, out, err = run_main("diff", "HEAD~1", "--format", "text", "--allow-api-name-change",
+                              "hubspot_contacts:hubspot_crm", cwd=breaking.path)
+    assert code == 1
+    assert "error[SC100] BREAKING: api_name changes" in out
+    assert "--allow-api-name-change hubspot_contacts:hubspot_crm matches no api_name change" in err
+
+
+def test_fail_on_warning(repo: Repo, run_main: RunCli) -> None:
+    repo.hubspot(status="Inactive")
+    repo.commit()
+    assert run_main("diff", "HEAD~1", cwd=repo.path)[0] == 0
+    assert run_main("diff", "HEAD~1", "--fail-on", "warning", cwd=repo.path)[0] == 1
+    repo.hubspot(status="Inactive", name="Only A Label")
+    repo.commit()
+    assert run_main("diff", "HEAD~1", "--fail-on", "warning", cwd=repo.path)[0] == 0
+
+
+def test_markdown_line_by_line(breaking: Repo, run_main: RunCli) -> None:
+    code, out, _ = run_main("diff", "HEAD~1", "--format", "markdown", cwd=breaking.path)
+    base = breaking.gitpython.commit("HEAD~1").hexsha[:12]
+    head = breaking.gitpython.head.commit.hexsha[:12]
+    assert code == 1
+    assert out.splitlines() == [
+        "<!-- scsync-diff -->",
+        "### scsync diff",
+        ":x: **failed**: 1 error, 1 warning, 1 notice; 2 changed connectors in `HEAD~1..HEAD` "
+        f"(`{base}` → `{head}`)",
+        "",
+        "#### :x: `hubspot_contacts` → `hubspot_people` (changed)",
+        "`connectors/hubspot_contacts.yaml`",
+        "",
+        "| | setting | before | after | severity |",
+        "|---|---|---|---|---|",
+        "| ~ | `api_name` | `hubspot_contacts` | `hubspot_people` | :x: error SC045, SC100 |",
+        "",
+        "- :information_source: **notice SC045** line 3: the file is named 'hubspot_contacts' "
+        "but its api_name is 'hubspot_people'",
+        "  <br>hint: rename the file to hubspot_people.yaml",
+        "- :x: **error SC100** line 3: BREAKING: api_name changes from 'hubspot_contacts' to "
+        "'hubspot_people': every integration, orchestration system and webhook URL that calls "
+        "'hubspot_contacts' breaks until it is updated to 'hubspot_people'",
+        "  <br>hint: keep api_name 'hubspot_contacts' and change `name` for a new label; if every "
+        "caller is being updated, accept the break with --allow-api-name-change "
+        "hubspot_contacts:hubspot_people",
+        "",
+        "#### :warning: `web_leads` (deleted)",
+        "`connectors/web_leads.yaml`",
+        "",
+        "- :warning: **warning SC101**: the manifest of 'web_leads' is deleted: scsync stops "
+        "managing it, but the connector is not deleted from Kizen; it keeps its last applied "
+        "settings and keeps running on its triggers",
+        "  <br>hint: To stop the connector, first merge `status: Inactive` (or "
+        "`max_concurrent_executions: 0`), then delete the manifest; delete the connector in "
+        "Kizen by hand if that is the intent.",
+        "",
+        "",
+        "<sub>Not reviewed: `connectors/README.md` (not a manifest: only *.yaml and *.yml files "
+        "are reviewed)</sub>",
+    ]
+    again = run_main("diff", "HEAD~1", "--format", "markdown", cwd=breaking.path)[1]
+    assert again == out  # a re-run edits the PR comment to the same text
+
+
+def test_markdown_escapes_user_text(repo: Repo, run_main: RunCli) -> None:
+    repo.hubspot(name="Ops | <b>@team</b>", additional_notification_email="a@example.com")
+    repo.commit()
+    out = run_main("diff", "HEAD~1", "--format", "markdown", cwd=repo.path)[1]
+    assert "| ~ | `name` | `Hubspot Contacts` | `Ops \\| <b>@team</b>` |" in out
+    assert "'Ops \\| &lt;b&gt;@<!-- -->team&lt;/b&gt;'" in out  # no HTML, no @-mention
+    assert "@team" not in out.replace("`Ops \\| <b>@team</b>`", "")
+
+
+def test_json_is_the_same_data_for_machines(breaking: Repo, run_cli: RunCli) -> None:
+    code, out, _ = run_cli("diff", "HEAD~1", "--format", "json", cwd=breaking.path)
+    data = json.loads(out)
+    assert code == 1 and data["command"] == "diff" and data["passed"] is False
+    assert data["summary"] == {"errors": 1, "warnings": 1, "notices": 1}
+    assert data["review"]["head"]["commit"] == breaking.gitpython.head.commit.hexsha
+    assert data["review"]["range"] == "HEAD~1..HEAD" and data["review"]["merge_base"] is False
+    hubspot, leads = data["changes"]
+    assert hubspot["breaking"] is True and hubspot["severity"] == "error"
+    assert hubspot["rows"] == [{
+        "field": "api_name", "pointer": "/api_name", "operation": "change",
+        "before": "hubspot_contacts", "after": "hubspot_people", "severity": "error",
+        "rules": ["SC045", "SC100"],
+    }]
+    assert (leads["change"], leads["head"], leads["findings"][0]["rule"]) == (
+        "deleted", None, "SC101")
+    assert [f["rule"] for f in data["findings"]] == ["SC045", "SC100", "SC101"]
+
+
+def test_github_annotations_on_the_head_lines(breaking: Repo, run_main: RunCli) -> None:
+    code, out, _ = run_main("diff", "HEAD~1", "--format", "github", cwd=breaking.path)
+    pattern = re.compile(r"::(error|warning|notice) (file=[^,:]+(?:,line=\d+,col=\d+)?),"
+                         r"title=(SC\d+) [a-z-]+::(.*)")
+    annotations = [m.groups()[:3] for m in map(pattern.fullmatch, out.splitlines()) if m]
+    assert annotations == [
+        ("notice", f"file={HUBSPOT},line=3,col=11", "SC045"),
+        ("error", f"file={HUBSPOT},line=3,col=11", "SC100"),
+        ("warning", f"file={LEADS}", "SC101"),  # deleted: the base path, no line
+    ]
+    assert code == 1
+
+
+def test_format_auto_is_github_under_actions(breaking: Repo, run_main: RunCli) -> None:
+    out = run_main("diff", "HEAD~1", cwd=breaking.path, env={"GITHUB_ACTIONS": "true"})[1]
+    assert out.startswith("::notice file=connectors/hubspot_contacts.yaml,line=3")
+
+
+def test_output_file(breaking: Repo, run_main: RunCli) -> None:
+    target = breaking.path.parent / "comment.md"
+    code, out, err = run_main("diff", "HEAD~1", "--format", "markdown", "--output", target,
+                              cwd=breaking.path)
+    assert code == 1 and out == ""
+    assert target.read_text().startswith("<!-- scsync-diff -->\n")
+    assert "failed: 1 error, 1 warning, 1 notice" in err
