@@ -1,0 +1,193 @@
+"""Carrying out a plan: one request per changed connector, none for the others.
+
+Each connector stands alone: a refusal or an error on one is recorded on it and
+the next one is applied.  Only an executor that cannot be reached at all stops
+the run (every further request would fail the same way, after its retries).
+
+Creates are idempotent by api_name: the connector is looked up before it is
+created, and a 409 on create means an earlier, interrupted run created it, so
+it is adopted.  A SIGKILL between the create and the state write therefore
+never yields a duplicate.  Renames and updates run before creates, so a commit
+that frees an api_name and reuses it in the same change applies in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scsync.client import Conflict, ExecutorClient, ExecutorError, ExecutorUnreachable, NotFound
+from scsync.controller import rules
+from scsync.controller.desired import Desired
+from scsync.controller.live import LiveConnector
+from scsync.controller.plan import Action, ConnectorPlan, Plan, make_plan
+from scsync.controller.state import Record, State
+from scsync.findings import Finding
+
+
+@dataclass(slots=True)
+class Outcome:
+    api_name: str
+    path: str | None
+    action: str  # create | update | adopt | prune
+    ok: bool
+    detail: str = ""
+    connector_id: str | None = None
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    aborted: str | None = None  # why the run stopped early (executor unreachable)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok and o.action != "adopt")
+
+    def summary(self) -> str:
+        done = [o for o in self.outcomes if o.ok]
+        text = f"{len(done)} change(s) applied, {len(self.failed)} failed"
+        return text + (f"; stopped: {self.aborted}" if self.aborted else "")
+
+
+Log = Callable[[str], None]
+
+
+def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str | None = None,
+               log: Log | None = None) -> ApplyResult:
+    """Apply `plan`; state records what each manifest path now manages."""
+    result = ApplyResult()
+    if not plan.valid:
+        return result
+    say = log or (lambda _line: None)
+    records = state.records()
+    keep: set[str] = set()  # records a refused or failed entry still needs next time
+    adopted: list[Record] = []
+    ordered = sorted(plan.connectors, key=lambda c: c.action is Action.CREATE)
+    for entry in ordered:
+        if entry.action in (Action.REFUSED, Action.ERROR):
+            keep.add(entry.record_path or entry.path)
+            continue
+        if result.aborted:
+            keep.add(entry.record_path or entry.path)
+            continue
+        try:
+            connector_id = _apply_one(entry, client, result, say)
+        except ExecutorUnreachable as exc:
+            result.aborted = str(exc)
+            _failed(entry, exc, result, say)
+            keep.add(entry.record_path or entry.path)
+            continue
+        except ExecutorError as exc:
+            _failed(entry, exc, result, say)
+            keep.add(entry.record_path or entry.path)
+            continue
+        record = Record(entry.path, connector_id, entry.api_name, commit)
+        previous = records.get(entry.path)
+        if entry.writes:
+            state.save([record])  # at once: a crash right after must not forget a write
+        elif previous is None or (previous.connector_id, previous.api_name) != (
+                connector_id, entry.api_name):
+            adopted.append(record)
+        keep.add(entry.path)
+    if adopted:
+        state.save(adopted)
+    for item in plan.unmanaged:
+        if item.prune and not result.aborted:
+            _prune(item.connector_id, item.api_name, client, result, say)
+    # Records of manifests gone from the tree: those connectors are no longer managed.
+    gone = [path for path in records if path not in keep]
+    if gone:
+        state.save([], forget=gone)
+    return result
+
+
+def _apply_one(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult,
+               say: Log) -> str:
+    if entry.action is Action.IN_SYNC:
+        assert entry.connector_id is not None
+        return entry.connector_id
+    if entry.action is Action.UPDATE:
+        assert entry.connector_id is not None
+        client.patch_connector(entry.connector_id, entry.body,
+                               force_api_name_change=entry.force_api_name_change)
+        fields = ", ".join(sorted(entry.body))
+        _ok(result, say, Outcome(entry.api_name, entry.path, "update", True,
+                                 f"updated {fields}", entry.connector_id))
+        return entry.connector_id
+    return _create(entry, client, result, say)
+
+
+def _create(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult, say: Log) -> str:
+    existing = _lookup(client, entry.api_name)
+    if existing is None:
+        try:
+            created = client.create_connector(entry.body)
+        except Conflict:
+            existing = _lookup(client, entry.api_name)
+            if existing is None:
+                raise
+        else:
+            connector_id = str(created["id"])
+            _ok(result, say, Outcome(entry.api_name, entry.path, "create", True,
+                                     "created", connector_id))
+            return connector_id
+    # Created by an earlier run that died before recording it: adopt, then converge.
+    live = LiveConnector.from_api(existing)
+    redo = _converge(entry, live)
+    _ok(result, say, Outcome(entry.api_name, entry.path, "adopt", True,
+                             "already created by an earlier run; adopted", live.id))
+    if redo is not None and redo.body:
+        client.patch_connector(live.id, redo.body)
+        _ok(result, say, Outcome(entry.api_name, entry.path, "update", True,
+                                 f"updated {', '.join(sorted(redo.body))}", live.id))
+    return live.id
+
+
+def _converge(entry: ConnectorPlan, live: LiveConnector) -> ConnectorPlan | None:
+    desired = Desired("adopt", {entry.path: entry.desired}, [])
+    plan = make_plan(desired, [live], {}, in_use=lambda _c: True)
+    found = plan.connectors[0] if plan.connectors else None
+    return found if found is not None and found.action is Action.UPDATE else None
+
+
+def _lookup(client: ExecutorClient, api_name: str) -> dict[str, Any] | None:
+    try:
+        return client.get_connector(api_name)
+    except NotFound:
+        return None
+
+
+def _prune(connector_id: str, api_name: str, client: ExecutorClient, result: ApplyResult,
+           say: Log) -> None:
+    try:
+        client.patch_connector(connector_id, {"status": "inactive"})
+    except ExecutorError as exc:
+        if isinstance(exc, ExecutorUnreachable):
+            result.aborted = str(exc)
+        outcome = Outcome(api_name, None, "prune", False, str(exc), connector_id)
+        result.outcomes.append(outcome)
+        say(f"  ! {api_name}: could not set Inactive: {exc}")
+        return
+    _ok(result, say, Outcome(api_name, None, "prune", True, "set Inactive (--prune)",
+                             connector_id))
+
+
+def _ok(result: ApplyResult, say: Log, outcome: Outcome) -> None:
+    result.outcomes.append(outcome)
+    say(f"  {outcome.api_name}: {outcome.detail}")
+
+
+def _failed(entry: ConnectorPlan, exc: ExecutorError, result: ApplyResult, say: Log) -> None:
+    action = "create" if entry.action is Action.CREATE else "update"
+    result.outcomes.append(Outcome(entry.api_name, entry.path, action, False, str(exc),
+                                   entry.connector_id))
+    result.findings.append(rules.APPLY_FAILED.finding(
+        entry.path, f"{action} of '{entry.api_name}' failed: {exc}"))
+    say(f"  ! {entry.api_name}: {action} failed: {exc}")

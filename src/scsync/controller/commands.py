@@ -1,0 +1,133 @@
+"""`scsync plan` and `scsync apply`: one plan of the work tree (or a ref) against the executor.
+
+Exit codes, as Terraform's: plan 0 ok, 1 error; with --detailed-exitcode 0 in
+sync, 2 changes, 1 error (an unreachable executor included, so that 2 always
+means "changes").  apply 0 everything applied, 1 a connector failed or was
+refused or the manifests are invalid, 2 a usage error (no TTY to confirm on).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from scsync.client import Credentials, ExecutorClient
+from scsync.controller import state as state_keys
+from scsync.controller.apply import apply_plan
+from scsync.controller.desired import DesiredReader
+from scsync.controller.live import read_live, usage_check
+from scsync.controller.plan import Plan, make_plan
+from scsync.controller.render import RENDERERS
+from scsync.controller.settings import DEFAULT_DATA_DIR, DEFAULT_FOLDER
+from scsync.controller.state import State
+from scsync.errors import GitError, ScsyncError, UsageError
+from scsync.gitsource import Repository, is_manifest_path, open_repo
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    repo: Path
+    executor: str
+    ref: str | None = None
+    output_format: str = "text"
+    detailed_exitcode: bool = False
+    prune: bool = False
+    data_dir: Path | None = None
+    folder: str = DEFAULT_FOLDER
+    allow: frozenset[tuple[str, str]] = frozenset()
+    auto_approve: bool = False
+    page_size: int = 1000
+
+    @property
+    def state_path(self) -> Path:
+        return (self.data_dir or self.repo / DEFAULT_DATA_DIR) / "controller.db"
+
+
+@contextmanager
+def session(options: PlanOptions) -> Iterator[tuple[ExecutorClient, State]]:
+    credentials = Credentials.from_env(options.repo)
+    with ExecutorClient(options.executor, credentials) as client, \
+            State(options.state_path) as state:
+        yield client, state
+
+
+def build_plan(options: PlanOptions, client: ExecutorClient, state: State) -> Plan:
+    reader = DesiredReader(options.folder)
+    renames: dict[str, str] = {}
+    if options.ref is None:
+        desired = reader.work_tree(options.repo)
+    else:
+        with open_repo(str(options.repo)) as repo:
+            commit = repo.resolve(options.ref, role="--ref")
+            desired = reader.at_commit(repo, commit)
+            renames = git_renames(repo, state.get(state_keys.LAST_APPLIED), commit,
+                                  options.folder)
+    live = read_live(client, options.page_size) if desired.valid else []
+    return make_plan(desired, live, state.records(), in_use=usage_check(client),
+                     renames=renames, allow=options.allow, prune=options.prune,
+                     executor=client.base_url)
+
+
+def git_renames(repo: Repository, base: str | None, head: str, folder: str) -> dict[str, str]:
+    """new path -> old path for the manifests git sees renamed since `base`."""
+    if not base or base == head:
+        return {}
+    try:
+        changes = repo.changed_paths(base, head, folder)
+    except GitError:
+        return {}  # the old commit is gone (force-push): pairing falls back on names
+    return {c.new_path: c.old_path for c in changes
+            if c.status == "R" and c.new_path and c.old_path
+            and is_manifest_path(c.new_path, folder)}
+
+
+def run_plan(options: PlanOptions, out: TextIO = sys.stdout) -> int:
+    try:
+        with session(options) as (client, state):
+            plan = build_plan(options, client, state)
+    except ScsyncError as exc:
+        if not options.detailed_exitcode:
+            raise
+        sys.stderr.write(f"scsync: error: {exc}\n")
+        return 1
+    out.write(RENDERERS[options.output_format](plan, None))
+    if plan.has_errors:
+        return 1
+    return 2 if options.detailed_exitcode and plan.has_changes else 0
+
+
+def run_apply(options: PlanOptions, out: TextIO = sys.stdout) -> int:
+    with session(options) as (client, state):
+        plan = build_plan(options, client, state)
+        if not plan.valid or not plan.has_changes:
+            out.write(RENDERERS[options.output_format](plan, None))
+            if plan.valid:
+                _adopt_only(plan, client, state)
+            return 1 if plan.has_errors else 0
+        if not options.auto_approve:
+            out.write(RENDERERS["text"](plan, None))
+            out.flush()
+            if not sys.stdin.isatty():
+                raise UsageError("not applying without confirmation: standard input is not a "
+                                 "terminal; pass --auto-approve to apply from a script")
+            answer = input("Apply these changes? Only 'yes' applies: ")
+            if answer.strip() != "yes":
+                out.write("Apply cancelled: nothing was changed.\n")
+                return 1
+        commit = plan.source if options.ref else None
+        result = apply_plan(plan, client, state, commit=commit, log=_progress)
+    out.write(RENDERERS[options.output_format](plan, result))
+    return 1 if plan.has_errors or result.failed or result.aborted else 0
+
+
+def _adopt_only(plan: Plan, client: ExecutorClient, state: State) -> None:
+    """With nothing to write, still record which connector each manifest manages."""
+    apply_plan(plan, client, state)
+
+
+def _progress(line: str) -> None:
+    sys.stderr.write(line + "\n")

@@ -1,0 +1,110 @@
+"""Live connectors (executor API spelling) to and from manifest-spelling settings.
+
+Plans compare `Connector.settings()` with what this module makes of a live
+connector, through the one diff model.  The executor stores a missing
+description as "" and a job without `working_dir` with `working_dir: null`;
+both are mapped to the manifest's spelling here so they never show as drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scsync.client import ExecutorClient
+from scsync.manifest.model import API_STATUS, MANIFEST_STATUS, Connector
+
+#: settings keys in `Connector.settings()` order
+FIELDS = tuple(Connector(api_name="", name="", status="").settings())
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConnector:
+    """One connector as the executor reports it."""
+
+    id: str
+    api_name: str
+    name: str
+    status: str  # API spelling
+    used_count: int
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> LiveConnector:
+        stats = data.get("stats") or {}
+        return cls(
+            id=str(data["id"]),
+            api_name=str(data["api_name"]),
+            name=str(data.get("name") or ""),
+            status=str(data.get("status") or ""),
+            used_count=int(stats.get("used_count") or 0),
+            raw=data,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """Manifest spelling, comparable with `Connector.settings()`."""
+        data = self.raw
+        out: dict[str, Any] = {}
+        for key in FIELDS:
+            value = data.get(key)
+            if key == "status":
+                value = MANIFEST_STATUS.get(str(value), value)
+            elif key == "description":
+                value = value or None
+            elif key == "job" and isinstance(value, Mapping):
+                value = _job(value)
+            elif key == "max_concurrent_executions" and value is None:
+                value = 1
+            elif key == "create_only":
+                value = bool(value)
+            out[key] = value
+        return out
+
+
+def _job(job: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "command": list(job.get("command") or []),
+        "timeout_seconds": job.get("timeout_seconds"),
+        "env": dict(job.get("env") or {}),
+    }
+    if job.get("working_dir") is not None:
+        out["working_dir"] = job["working_dir"]
+    return out
+
+
+def create_body(connector: Connector) -> dict[str, Any]:
+    """The POST body that creates `connector` with every setting at once."""
+    settings = connector.settings()
+    body = {key: api_value(key, settings[key]) for key in FIELDS}
+    # Optional values the manifest leaves out are simply not sent.
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def patch_body(desired: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """A PATCH body setting top-level `keys` to their desired values (null clears)."""
+    return {key: api_value(key, desired.get(key)) for key in keys}
+
+
+def api_value(key: str, value: Any) -> Any:
+    if key == "status" and isinstance(value, str):
+        return API_STATUS.get(value, value)
+    if key == "description" and value is None:
+        return ""  # the API refuses null here; "" is its "no description"
+    return value
+
+
+def read_live(client: ExecutorClient, page_size: int = 1000) -> list[LiveConnector]:
+    """Every live connector, in pages (a few requests for thousands of connectors)."""
+    return [LiveConnector.from_api(c) for c in client.list_connectors(page_size=page_size)]
+
+
+def usage_check(client: ExecutorClient) -> Callable[[LiveConnector], bool]:
+    """In use: `stats.used_count > 0`, or any execution at all (asked only when needed)."""
+
+    def in_use(connector: LiveConnector) -> bool:
+        if connector.used_count > 0:
+            return True
+        return next(iter(client.list_executions(connector.id, page_size=1)), None) is not None
+
+    return in_use

@@ -1,0 +1,328 @@
+"""The plan: desired connectors against live ones, per connector what apply would do.
+
+Pairing a manifest with a live connector is the heart of the API-name guard,
+in this order: the state's record for the path (or for the path git says it was
+renamed from); else a live connector with the same api_name; else exactly one
+unclaimed live connector with the same name (a rename seen without state, so a
+lost state folder never turns an API-name change into a silent create).  A
+paired connector whose live api_name differs from the manifest's is an API-name
+change: refused (SC100) when the connector is in use, unless the operator
+allowed that exact OLD:NEW pair.
+
+Settings are compared with the one diff model (`scsync.diff`), live settings
+mapped to manifest spelling first.  Status follows the executor's rules rather
+than plain equality: both executable statuses run, so Operational against a
+live need_attention is in sync, and an update may only set operational or
+inactive.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scsync.checks.crossfile import fold_name
+from scsync.controller import rules
+from scsync.controller.desired import Desired
+from scsync.controller.live import LiveConnector, create_body, patch_body
+from scsync.controller.state import Record
+from scsync.diff import Diff, DiffItem, diff
+from scsync.findings import Finding, Severity
+from scsync.manifest.model import EXECUTABLE, INACTIVE, NEEDS_ATTENTION, SETUP, Connector
+from scsync.rules import rule
+
+_RUNNING = ("operational", "need_attention")
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    IN_SYNC = "in sync"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class ConnectorPlan:
+    path: str
+    api_name: str
+    action: Action
+    desired: Connector = field(repr=False)
+    connector_id: str | None = None
+    live_api_name: str | None = None
+    matched_by: str = "none"  # state | rename | api_name | name | none
+    record_path: str | None = None  # the state record this pairing came from
+    changes: Diff = ()  # live -> desired, what apply changes
+    blocked: Diff = ()  # differences no update can make (Setup on an existing connector)
+    body: dict[str, Any] = field(default_factory=dict)
+    force_api_name_change: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.action in (Action.CREATE, Action.UPDATE)
+
+
+@dataclass(slots=True)
+class UnmanagedPlan:
+    connector_id: str
+    api_name: str
+    name: str
+    status: str
+    prune: bool  # apply sets it inactive
+    was_managed_by: str | None = None
+    finding: Finding | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    source: str
+    executor: str
+    desired: Desired = field(repr=False)
+    connectors: list[ConnectorPlan] = field(default_factory=list)
+    unmanaged: list[UnmanagedPlan] = field(default_factory=list)
+    prune: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.desired.valid
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.writes for c in self.connectors) or any(u.prune for u in self.unmanaged)
+
+    @property
+    def has_errors(self) -> bool:
+        return not self.valid or any(
+            c.action in (Action.REFUSED, Action.ERROR) for c in self.connectors)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.connectors if c.action is action)
+
+    def summary(self) -> str:
+        if not self.valid:
+            return (f"the manifests have {len(self.desired.errors)} error(s): "
+                    "nothing will be applied")
+        parts = [f"{self.count(a)} {label}" for a, label in (
+            (Action.CREATE, "to create"), (Action.UPDATE, "to update"),
+            (Action.REFUSED, "refused"), (Action.ERROR, "in error"), (Action.IN_SYNC, "in sync"))
+            if self.count(a)]
+        pruned = sum(1 for u in self.unmanaged if u.prune)
+        if pruned:
+            parts.append(f"{pruned} to set Inactive (--prune)")
+        if len(self.unmanaged) > pruned:
+            parts.append(f"{len(self.unmanaged) - pruned} unmanaged")
+        return ", ".join(parts) or "no connectors"
+
+
+InUse = Callable[[LiveConnector], bool]
+
+
+def make_plan(
+    desired: Desired,
+    live: list[LiveConnector],
+    records: Mapping[str, Record],
+    *,
+    in_use: InUse,
+    renames: Mapping[str, str] | None = None,
+    allow: frozenset[tuple[str, str]] = frozenset(),
+    prune: bool = False,
+    executor: str = "",
+) -> Plan:
+    """`renames` maps a manifest's path to the path git says it had at the last applied commit."""
+    plan = Plan(desired.source, executor, desired, prune=prune)
+    if not desired.valid:
+        return plan
+    pairing = _pair(desired, live, records, renames or {})
+    by_api = {c.api_name: c for c in live}
+    for path, connector in desired.connectors.items():
+        paired = pairing.get(path)
+        if paired is None:
+            plan.connectors.append(_create(path, connector, by_api))
+        else:
+            target, how, record_path = paired
+            plan.connectors.append(_update(path, connector, target, how, record_path,
+                                           by_api, in_use, allow))
+    claimed = {c.connector_id for c in plan.connectors if c.connector_id}
+    managed_by = {r.connector_id: r.path for r in records.values()}
+    for item in live:
+        if item.id in claimed:
+            continue
+        will_prune = prune and item.status != "inactive"
+        spec = rules.PRUNE if will_prune else rules.UNMANAGED
+        plan.unmanaged.append(UnmanagedPlan(
+            item.id, item.api_name, item.name, item.status, will_prune,
+            managed_by.get(item.id),
+            spec.finding(item.api_name, f"live connector '{item.api_name}' ({item.id}) is "
+                         "not managed by any manifest"
+                         + ("; apply sets it Inactive" if will_prune else ""))))
+    plan.unmanaged.sort(key=lambda u: u.api_name)
+    return plan
+
+
+def _pair(desired: Desired, live: list[LiveConnector], records: Mapping[str, Record],
+          renames: Mapping[str, str]) -> dict[str, tuple[LiveConnector, str, str | None]]:
+    by_id = {c.id: c for c in live}
+    by_api = {c.api_name: c for c in live}
+    by_name: dict[str, list[LiveConnector]] = defaultdict(list)
+    for item in live:
+        by_name[fold_name(item.name)].append(item)
+    wanted_api_names = {c.api_name for c in desired.connectors.values()}
+    claimed: set[str] = set()
+    pairing: dict[str, tuple[LiveConnector, str, str | None]] = {}
+
+    def claim(path: str, target: LiveConnector, how: str, record: str | None) -> None:
+        claimed.add(target.id)
+        pairing[path] = (target, how, record)
+
+    for path in desired.connectors:
+        for how, key in (("state", path), ("rename", renames.get(path))):
+            record = records.get(key) if key else None
+            if record and record.connector_id in by_id and record.connector_id not in claimed:
+                claim(path, by_id[record.connector_id], how, record.path)
+                break
+    for path, connector in desired.connectors.items():
+        target = by_api.get(connector.api_name)
+        if path not in pairing and target is not None and target.id not in claimed:
+            claim(path, target, "api_name", None)
+    for path, connector in desired.connectors.items():
+        if path in pairing:
+            continue
+        # Only one-to-one: a guess among several would invent an API-name change.
+        candidates = [c for c in by_name.get(fold_name(connector.name), [])
+                      if c.id not in claimed and c.api_name not in wanted_api_names]
+        if len(candidates) == 1:
+            claim(path, candidates[0], "name", None)
+    return pairing
+
+
+def _create(path: str, connector: Connector, by_api: Mapping[str, LiveConnector]) -> ConnectorPlan:
+    entry = ConnectorPlan(path, connector.api_name, Action.CREATE, connector,
+                          changes=diff(None, connector.settings()),
+                          body=create_body(connector))
+    taken = by_api.get(connector.api_name)
+    if taken is not None:  # held by a connector another manifest manages
+        entry.action, entry.body = Action.ERROR, {}
+        entry.reason = (f"api_name '{connector.api_name}' is held by live connector "
+                        f"{taken.id}, which another manifest manages")
+        entry.findings.append(rules.API_NAME_TAKEN.finding(path, entry.reason))
+    return entry
+
+
+def _update(path: str, connector: Connector, live: LiveConnector, how: str,
+            record_path: str | None, by_api: Mapping[str, LiveConnector], in_use: InUse,
+            allow: frozenset[tuple[str, str]]) -> ConnectorPlan:
+    entry = ConnectorPlan(path, connector.api_name, Action.IN_SYNC, connector, live.id,
+                          live.api_name, how, record_path)
+    want = connector.settings()
+    have = live.settings()
+    if "job" not in live.raw:  # Kizen's own executor has no job: nothing to compare
+        have["job"] = want["job"]
+    items = list(diff(have, want))
+    status_item, items = _take(items, "status")
+    name_item, items = _take(items, "api_name")
+    applied: list[DiffItem] = list(items)
+    keys = list(dict.fromkeys(item.field[0] for item in items))
+    for item in items:
+        if item.field == ("max_concurrent_executions",) and item.new < item.old:
+            entry.findings.append(rules.CONCURRENCY_LOWERED.finding(
+                path, f"max_concurrent_executions {item.old} -> {item.new}: in-flight "
+                "executions continue; the limit applies to executions not yet started",
+                pointer="/max_concurrent_executions"))
+    new_status = _status_change(path, connector, live, entry)
+    if new_status is not None and status_item is not None:
+        applied.append(status_item)
+        keys.append("status")
+    elif status_item is not None and connector.status == SETUP:
+        entry.blocked = (status_item,)
+    body = patch_body(want, keys)
+    if new_status is not None:
+        body["status"] = new_status
+    if name_item is not None:
+        refusal = _api_name_guard(path, connector, live, how, by_api, in_use, allow, entry)
+        if refusal is not None:
+            entry.action, entry.reason = refusal
+            entry.changes = (name_item, *applied)
+            return entry
+        body["api_name"] = connector.api_name
+        applied.insert(0, name_item)
+    entry.changes, entry.body = tuple(applied), body
+    entry.action = Action.UPDATE if body else Action.IN_SYNC
+    return entry
+
+
+def _take(items: list[DiffItem], key: str) -> tuple[DiffItem | None, list[DiffItem]]:
+    found = next((i for i in items if i.field == (key,)), None)
+    return found, [i for i in items if i is not found]
+
+
+def _status_change(path: str, connector: Connector, live: LiveConnector,
+                   entry: ConnectorPlan) -> str | None:
+    """The API status an update sets, or None; notes what a reader must know."""
+    if connector.status in EXECUTABLE:
+        if live.status in _RUNNING:
+            return None
+        entry.findings.append(rules.REACTIVATED.finding(
+            path, f"status {live.status} -> operational: queued executions start",
+            pointer="/status"))
+        if connector.status == NEEDS_ATTENTION:
+            entry.findings.append(rules.NEEDS_ATTENTION.finding(
+                path, "the executor is set to operational (an update cannot set "
+                "need_attention)", pointer="/status"))
+        return "operational"
+    if connector.status == INACTIVE:
+        return None if live.status == "inactive" else "inactive"
+    if connector.status == SETUP and live.status != "setup":
+        entry.findings.append(rules.SETUP_ON_EXISTING.finding(
+            path, f"status Setup cannot be set on an existing connector; it stays "
+            f"{live.status}", pointer="/status"))
+    return None
+
+
+def _api_name_guard(path: str, connector: Connector, live: LiveConnector, how: str,
+                    by_api: Mapping[str, LiveConnector], in_use: InUse,
+                    allow: frozenset[tuple[str, str]],
+                    entry: ConnectorPlan) -> tuple[Action, str] | None:
+    old, new = live.api_name, connector.api_name
+    holder = by_api.get(new)
+    if holder is not None and holder.id != live.id:
+        reason = f"api_name '{new}' is already held by live connector {holder.id}"
+        entry.findings.append(rules.API_NAME_TAKEN.finding(path, reason, pointer="/api_name"))
+        return Action.ERROR, reason
+    if how == "name":
+        entry.findings.append(rules.MATCHED_BY_NAME.finding(
+            path, f"no state for this manifest; live connector '{old}' has its name "
+            f"'{connector.name}', so this is read as renaming '{old}' to '{new}'",
+            pointer="/api_name"))
+    if not in_use(live):
+        entry.findings.append(rules.UNUSED_RENAME.finding(
+            path, f"api_name '{old}' -> '{new}': the connector was never used, so the change "
+            "is applied", pointer="/api_name"))
+        return None
+    sc100 = rule(rules.API_NAME_CHANGE)
+    if (old, new) in allow:
+        entry.force_api_name_change = True
+        entry.findings.append(sc100.finding(
+            path, f"api_name '{old}' -> '{new}' on a connector in use (used "
+            f"{live.used_count} time(s)): allowed by --allow-api-name-change; everything "
+            f"that calls '{old}' breaks", pointer="/api_name", severity=Severity.WARNING))
+        return None
+    reason = (f"api_name '{old}' -> '{new}' refused: the connector is in use (used "
+              f"{live.used_count} time(s)) and everything that calls '{old}' would break; "
+              f"keep '{old}', or accept the break with --allow-api-name-change {old}:{new}")
+    entry.findings.append(sc100.finding(path, reason, pointer="/api_name"))
+    return Action.REFUSED, reason
+
+
+def drift_findings(plan: Plan) -> list[Finding]:
+    """Differences found on a commit already applied: made by hand in the executor."""
+    out = []
+    for entry in plan.connectors:
+        if entry.action is Action.UPDATE:
+            fields = ", ".join(i.dotted for i in entry.changes)
+            out.append(rules.DRIFT.finding(entry.path, f"'{entry.api_name}' drifted: {fields}"))
+    return out

@@ -1,0 +1,96 @@
+"""The controller's settings: one dataclass, built once from options and the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from scsync.errors import UsageError
+
+DriftMode = Literal["fix", "warn"]
+DEFAULT_DATA_DIR = ".scsync"
+DEFAULT_FOLDER = "connectors"
+WEBHOOK_SECRET_ENV = "SCSYNC_GIT_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerSettings:
+    repo: str
+    """A local path or a clone URL; the controller keeps its own bare copy in `data_dir`."""
+    executor_url: str = "http://127.0.0.1:8765"
+    """Base URL of the executor API (Kizen or `scsync executor serve`)."""
+    branch: str = "main"
+    """The branch whose commits are reconciled."""
+    folder: str = DEFAULT_FOLDER
+    """Where the manifests live inside the repository."""
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    """The controller's own files: `controller.db` (state) and `mirror.git` (the bare copy)."""
+    interval: float = 60.0
+    """Seconds between two passes when nothing triggers one (a webhook triggers at once)."""
+    request_timeout: float = 10.0
+    """Seconds one HTTP request to the executor may take."""
+    backoff_initial: float = 1.0
+    """Delay before retrying a failed pass; doubled on each failure in a row."""
+    backoff_max: float = 300.0
+    """Ceiling of that delay (an interval shorter than it wins)."""
+    drift: DriftMode = "fix"
+    """`fix`: a change made by hand in the executor is undone on the next pass; `warn`:
+    it is only reported."""
+    prune: bool = False
+    """Set live connectors that no manifest manages to Inactive (nothing is ever deleted)."""
+    allow_api_name_changes: frozenset[tuple[str, str]] = frozenset()
+    """(old, new) api_name pairs an operator accepts breaking; see `--allow-api-name-change`."""
+    listen_host: str = "127.0.0.1"
+    """Address of the controller's HTTP endpoints."""
+    listen_port: int = 9090
+    """Port of the controller's HTTP endpoints (0: any free port)."""
+    webhook_secret: str | None = field(default=None, repr=False)
+    """GitHub's webhook secret; from SCSYNC_GIT_WEBHOOK_SECRET only, never an option."""
+    page_size: int = 1000
+    """Connectors per page when reading live state (the embedded executor allows 1,000)."""
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "controller.db"
+
+    @property
+    def mirror_path(self) -> Path:
+        return self.data_dir / "mirror.git"
+
+    @property
+    def retry_delay_max(self) -> float:
+        return min(self.backoff_max, max(self.interval, self.backoff_initial))
+
+
+def secret_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return env.get(WEBHOOK_SECRET_ENV) or None
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen {value!r}: expected HOST:PORT, e.g. 127.0.0.1:9090")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def parse_allow(values: list[str] | None) -> frozenset[tuple[str, str]]:
+    pairs = set()
+    for value in values or []:
+        old, sep, new = value.partition(":")
+        if not sep or not old or not new:
+            raise UsageError(f"--allow-api-name-change {value!r}: expected OLD:NEW")
+        pairs.add((old, new))
+    return frozenset(pairs)
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact_url(url: str) -> str:
+    """A clone URL fit for logs: `https://token@host/x` becomes `https://***@host/x`."""
+    return _USERINFO.sub("***@", url)

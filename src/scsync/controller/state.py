@@ -1,0 +1,106 @@
+"""The controller's memory: which connector each manifest path manages, and what it applied.
+
+One SQLite file (WAL) under the data folder.  It is what turns an edited
+`api_name` into a recognised API-name change rather than a delete and a create:
+a path (or the path git says it was renamed from) maps to a connector id and
+the api_name last applied to it.  Losing the file is survivable: the plan then
+matches live connectors by api_name and by name (see plan.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS managed (
+    path TEXT PRIMARY KEY,
+    connector_id TEXT NOT NULL,
+    api_name TEXT NOT NULL,
+    commit_id TEXT,
+    applied_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+LAST_SEEN = "last_seen_commit"
+LAST_APPLIED = "last_applied_commit"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    path: str
+    connector_id: str
+    api_name: str
+    commit: str | None
+
+
+class State:
+    """Thread-safe: the reconcile loop writes while the HTTP endpoints may read."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def records(self) -> dict[str, Record]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path, connector_id, api_name, commit_id FROM managed").fetchall()
+        return {r[0]: Record(*r) for r in rows}
+
+    def save(self, records: Iterable[Record], forget: Iterable[str] = ()) -> None:
+        """Upsert `records` and drop the paths in `forget`, in one transaction."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._tx() as db:
+            db.executemany("DELETE FROM managed WHERE path = ?", [(p,) for p in forget])
+            db.executemany(
+                "INSERT INTO managed (path, connector_id, api_name, commit_id, applied_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "connector_id = excluded.connector_id, api_name = excluded.api_name, "
+                "commit_id = excluded.commit_id, applied_at = excluded.applied_at",
+                [(r.path, r.connector_id, r.api_name, r.commit, now) for r in records],
+            )
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str | None) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))

@@ -1,0 +1,401 @@
+"""Fixtures for the controller: the real executor, real git repositories, the real CLI.
+
+Nothing of ours is mocked.  The executor is `python -m scsync executor serve`
+on a free loopback port with a temporary SQLite file; a small counting reverse
+proxy in front of it tells how many writes a command made; repositories are a
+bare "remote" and a clone with real commits; commands run as subprocesses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from scsync.client import Credentials, ExecutorClient, RetryPolicy
+
+API_KEY = "ctl-test-key-9f3b2c7d1e5a"
+WEBHOOK_SECRET = "ctl-webhook-secret-4d8e6f"
+SRC = Path(__file__).resolve().parents[2] / "src"
+DESCRIPTION = "Nightly import of test records into Kizen, for the controller tests."
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05,
+             message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SCSYNC_") and k not in ("GITHUB_ACTIONS",)}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH")) if p)
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["SCSYNC_API_KEY"] = API_KEY
+    env.update(extra)
+    return env
+
+
+def manifest(api_name: str, **fields: Any) -> str:
+    settings: dict[str, Any] = {
+        "apiVersion": "scsync/v1", "kind": "SmartConnector", "api_name": api_name,
+        "name": api_name.replace("_", " ").title(), "description": DESCRIPTION,
+        "status": "Operational",
+    }
+    settings.update(fields)
+    return "".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items() if v is not None)
+
+
+# -- processes -----------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """A subprocess with its output in a log file; stopped (and reaped) by its fixture."""
+
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    log_path: Path
+    health_url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _log: Any = None
+
+    def start(self, timeout: float = 20) -> Process:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
+        self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env,
+                                        stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+        if self.health_url is not None:
+            deadline = time.monotonic() + timeout
+            while not self._healthy():
+                if self.process.poll() is not None:
+                    self._reap()
+                    raise AssertionError(f"{self.command[3:5]} exited at start:\n{self.log()}")
+                if time.monotonic() > deadline:
+                    self.kill()
+                    raise AssertionError(f"not healthy after {timeout}s:\n{self.log()}")
+                time.sleep(0.05)
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.health_url is not None
+        try:
+            with requests.get(self.health_url, timeout=1) as response:
+                return response.status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.running:
+            assert self.process is not None
+            self.process.send_signal(signal.SIGKILL)
+        self._reap()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        code = self.process.returncode
+        self._reap()
+        return code
+
+    def _reap(self) -> None:
+        if self.process is not None:
+            self.process.wait()
+            self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class Executor(Process):
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> ExecutorClient:
+        return ExecutorClient(self.url, Credentials(API_KEY),
+                              retry=RetryPolicy(attempts=2, backoff=0.05))
+
+
+def executor_process(workdir: Path, repo: Path, port: int | None = None) -> Executor:
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    command = [sys.executable, "-m", "scsync", "executor", "serve", "--db",
+               str(workdir / "executor.db"), "--port", str(port), "--repo", str(repo),
+               "--no-access-log"]
+    return Executor(command, workdir, base_env(), workdir / "executor.log",
+                    f"http://127.0.0.1:{port}/healthz", port=port)
+
+
+@pytest.fixture
+def executor(tmp_path: Path) -> Iterator[Executor]:
+    repo = tmp_path / "work"
+    repo.mkdir(exist_ok=True)
+    process = executor_process(tmp_path / "executor", repo).start()
+    yield process
+    process.stop()
+
+
+# -- a counting reverse proxy ----------------------------------------------------
+
+
+class CountingProxy:
+    """Forwards every request to the executor and remembers (method, path)."""
+
+    def __init__(self, target: str) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        session = requests.Session()
+        self._session = session
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with proxy.lock:
+                    proxy.calls.append((self.command, self.path.split("?")[0]))
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length", "connection")}
+                answer = session.request(self.command, target + self.path, data=body,
+                                         headers=headers, timeout=30, allow_redirects=False)
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding",
+                                            "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PATCH = _forward
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def writes(self) -> list[tuple[str, str]]:
+        with self.lock:
+            return [c for c in self.calls if c[0] in ("POST", "PATCH", "PUT", "DELETE")]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+        self._session.close()
+
+
+@pytest.fixture
+def proxy(executor: Executor) -> Iterator[CountingProxy]:
+    counting = CountingProxy(executor.url)
+    yield counting
+    counting.close()
+
+
+# -- git -----------------------------------------------------------------------
+
+_GIT_ENV = {"GIT_AUTHOR_NAME": "scsync tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
+            "GIT_COMMITTER_NAME": "scsync tests", "GIT_COMMITTER_EMAIL": "tests@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+@dataclass
+class Clone:
+    """A work tree; `commit()` commits everything and, with a remote, pushes."""
+
+    path: Path
+    pushes: bool = True
+    shas: list[str] = field(default_factory=list)
+
+    def git(self, *args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True,
+                              check=True, env={**os.environ, **_GIT_ENV})
+        return proc.stdout.strip()
+
+    def write(self, files: Mapping[str, str | None]) -> None:
+        for rel, content in files.items():
+            target = self.path / rel
+            if content is None:
+                target.unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content, "utf-8")
+
+    def commit(self, message: str = "change", files: Mapping[str, str | None] | None = None,
+               ) -> str:
+        self.write(files or {})
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        if self.pushes:
+            self.git("push", "--quiet", "origin", "main")
+        sha = self.git("rev-parse", "HEAD")
+        self.shas.append(sha)
+        return sha
+
+
+def init_repo(path: Path) -> Clone:
+    path.mkdir(parents=True, exist_ok=True)
+    clone = Clone(path, pushes=False)
+    clone.git("init", "--quiet", "--initial-branch=main")
+    clone.git("config", "commit.gpgsign", "false")
+    return clone
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Clone:
+    """A repository with no remote (plan and apply read its work tree or a ref)."""
+    return init_repo(tmp_path / "work")
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> tuple[Path, Clone]:
+    """A bare repository (the "GitHub" side) and a clone that pushes to it."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(bare)],
+                   check=True, capture_output=True)
+    clone = init_repo(tmp_path / "clone")
+    clone.git("remote", "add", "origin", str(bare))
+    clone.pushes = True
+    return bare, clone
+
+
+# -- the CLI ---------------------------------------------------------------------
+
+CliResult = tuple[int, str, str]
+
+
+@pytest.fixture
+def scsync(tmp_path: Path) -> Callable[..., CliResult]:
+    """Run the real `scsync` in a subprocess; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str | os.PathLike[str], cwd: Path | None = None,
+            env: Mapping[str, str] | None = None, timeout: float = 60) -> CliResult:
+        proc = subprocess.run([sys.executable, "-m", "scsync", *map(str, args)],
+                              cwd=cwd or tmp_path, env={**base_env(), **(env or {})},
+                              capture_output=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+    return run
+
+
+# -- the controller --------------------------------------------------------------
+
+
+@dataclass
+class Controller(Process):
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def status(self) -> dict[str, Any]:
+        with requests.get(f"{self.url}/status", timeout=5) as response:
+            response.raise_for_status()
+            data: dict[str, Any] = response.json()
+            return data
+
+    def hook(self, body: bytes, signature: str | None,
+             event: str = "push") -> requests.Response:
+        headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
+        if signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        with requests.post(f"{self.url}/hooks/git", data=body, headers=headers,
+                           timeout=5) as response:
+            return response
+
+    def wait_applied(self, sha: str, timeout: float = 20) -> dict[str, Any]:
+        result: dict[str, Any] = wait_for(
+            lambda: (s := self.status())["last_applied_commit"] == sha and s,
+            timeout, message=f"commit {sha[:8]} applied\n{self.log()}")
+        return result
+
+
+def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+ControllerFactory = Callable[..., Controller]
+
+
+@pytest.fixture
+def start_controller(tmp_path: Path) -> Iterator[ControllerFactory]:
+    started: list[Controller] = []
+
+    def start(repo: Path, executor_url: str, *args: str, data_dir: Path | None = None,
+              env: Mapping[str, str] | None = None, port: int | None = None) -> Controller:
+        port = port or free_port()
+        data = data_dir or tmp_path / "controller-data"
+        command = [sys.executable, "-m", "scsync", "controller", "--repo", str(repo),
+                   "--branch", "main", "--executor", executor_url,
+                   "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), *args]
+        process = Controller(command, tmp_path, {**base_env(), **(env or {})},
+                             tmp_path / f"controller-{len(started)}.log",
+                             f"http://127.0.0.1:{port}/healthz", port=port)
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
