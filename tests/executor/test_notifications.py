@@ -114,6 +114,8 @@ def test_retry_after_is_honoured_with_the_same_webhook_id(
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     Webhook(WEBHOOK_SECRET).verify(second.body, second.headers)
     assert webhook["attempts"] == 2
+    assert [(h["ok"], h["detail"]) for h in webhook["history"]] == [
+        (False, "HTTP 503"), (True, "HTTP 200")]
 
 
 def test_client_error_from_the_receiver_is_not_retried(

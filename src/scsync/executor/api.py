@@ -262,7 +262,7 @@ def execution_view(executor: Executor, row: Row, connector: Row, base_url: str,
     }
     if detail:
         view["notifications"] = [
-            {k: n[k] for k in ("kind", "target", "state", "attempts", "last_error")}
+            {k: n[k] for k in ("kind", "target", "state", "attempts", "last_error", "history")}
             for n in executor.store.notifications_of(row["id"])
         ]
     return view

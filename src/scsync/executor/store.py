@@ -462,11 +462,23 @@ class Store:
             )
 
     def notifications_of(self, execution_id: str) -> list[Row]:
-        rows = self._db.execute(
+        """An execution's outbox rows, each with the result of every attempt so far."""
+        notes = self._db.execute(
             "SELECT id, kind, target, state, attempts, last_error FROM outbox"
             " WHERE execution_id = ? ORDER BY id", (execution_id,),
         ).fetchall()
-        return list(rows)
+        history = self._db.execute(
+            "SELECT a.outbox_id, a.attempt, a.at, a.ok, a.detail FROM delivery_attempts a"
+            " JOIN outbox o ON o.id = a.outbox_id WHERE o.execution_id = ? ORDER BY a.id",
+            (execution_id,),
+        ).fetchall()
+        for note in notes:
+            note["history"] = [
+                {"attempt": h["attempt"], "at": h["at"], "ok": bool(h["ok"]),
+                 "detail": h["detail"]}
+                for h in history if h["outbox_id"] == note["id"]
+            ]
+        return list(notes)
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT state, count(*) AS n FROM outbox GROUP BY state").fetchall()
