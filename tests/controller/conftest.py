@@ -297,6 +297,7 @@ def init_repo(path: Path) -> Clone:
     clone = Clone(path, pushes=False)
     clone.git("init", "--quiet", "--initial-branch=main")
     clone.git("config", "commit.gpgsign", "false")
+    (path / ".gitignore").write_text(".scsync/\n", "utf-8")  # as the project's own
     return clone
 
 

@@ -120,6 +120,9 @@ def run_apply(options: PlanOptions, out: TextIO = sys.stdout) -> int:
                 return 1
         commit = plan.source if options.ref else None
         result = apply_plan(plan, client, state, commit=commit, log=_progress)
+        if commit is not None and not result.aborted:
+            # Later plans of other refs find git's renames from here.
+            state.put(state_keys.LAST_APPLIED, commit)
     out.write(RENDERERS[options.output_format](plan, result))
     return 1 if plan.has_errors or result.failed or result.aborted else 0
 

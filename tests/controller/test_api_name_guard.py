@@ -1,0 +1,122 @@
+"""The API-name guard: SC100 on a connector in use, by path, by git rename, and without state."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+
+from tests.controller.conftest import Clone, Executor, manifest, wait_for
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def _apply(scsync: Cli, work: Clone, url: str, *args: str) -> tuple[int, dict, str]:
+    code, out, err = scsync("apply", "--repo", work.path, "--executor", url, "--auto-approve",
+                            "--format", "json", *args)
+    assert out, err
+    return code, json.loads(out), err
+
+
+def _entry(plan: dict, api_name: str) -> dict:
+    return next(c for c in plan["connectors"] if c["api_name"] == api_name)
+
+
+def _use(executor: Executor, api_name: str) -> None:
+    with executor.client() as client:
+        execution = client.start_flow(api_name)
+        wait_for(lambda: client.get_execution(api_name, execution)["status"] != "queued",
+                 message="the execution to leave the queue")
+
+
+def test_in_use_rename_is_refused_the_rest_applies_and_the_escape_works(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    work.write({"connectors/orders.yaml": manifest("orders", name="Orders"),
+                "connectors/other.yaml": manifest("other")})
+    assert _apply(scsync, work, executor.url)[0] == 0
+    _use(executor, "orders")
+
+    work.write({"connectors/orders.yaml": manifest("orders_v2", name="Orders",
+                                                   max_concurrent_executions=2,
+                                                   create_only=True),
+                "connectors/other.yaml": manifest("other", name="Other Relabelled")})
+    code, data, _ = _apply(scsync, work, executor.url)
+    assert code == 1
+    refused = _entry(data, "orders_v2")
+    assert refused["action"] == "refused"
+    assert refused["live_api_name"] == "orders"
+    assert refused["matched_by"] == "state"
+    assert "SC100" in [f["rule"] for f in refused["findings"]]
+    assert "--allow-api-name-change orders:orders_v2" in refused["reason"]
+    with executor.client() as client:
+        live = client.get_connector("orders")  # untouched, still reachable by its old name
+        assert live["max_concurrent_executions"] == 1
+        assert client.get_connector("other")["name"] == "Other Relabelled"  # the rest applied
+        assert [c["api_name"] for c in client.list_connectors()].count("orders_v2") == 0
+
+    code, out, _ = scsync("plan", "--repo", work.path, "--executor", executor.url)
+    assert code == 1
+    assert "! refused  orders_v2 (was orders)" in out
+
+    code, data, _ = _apply(scsync, work, executor.url, "--allow-api-name-change",
+                           "orders:orders_v2")
+    assert code == 0
+    entry = _entry(data, "orders_v2")
+    assert entry["action"] == "update"
+    assert any(f["rule"] == "SC100" and f["severity"] == "warning" for f in entry["findings"])
+    with executor.client() as client:
+        live_v2 = client.get_connector("orders_v2")
+    assert live_v2["id"] == live["id"] and live_v2["max_concurrent_executions"] == 2
+
+
+def test_a_never_used_connector_is_renamed_with_a_warning(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    work.write({"connectors/fresh.yaml": manifest("fresh", name="Fresh")})
+    assert _apply(scsync, work, executor.url)[0] == 0
+    work.write({"connectors/fresh.yaml": manifest("fresh_new", name="Fresh")})
+    code, data, _ = _apply(scsync, work, executor.url)
+    assert code == 0
+    entry = _entry(data, "fresh_new")
+    assert entry["action"] == "update"
+    assert [f["rule"] for f in entry["findings"]] == ["SC120"]
+    with executor.client() as client:
+        names = [c["api_name"] for c in client.list_connectors()]
+    assert names == ["fresh_new"]  # renamed in place, not created beside the old one
+
+
+def test_lost_state_still_refuses_the_rename_instead_of_creating(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    work.write({"connectors/leads.yaml": manifest("leads", name="Web Leads")})
+    assert _apply(scsync, work, executor.url)[0] == 0
+    _use(executor, "leads")
+    shutil.rmtree(work.path / ".scsync")
+
+    work.write({"connectors/leads.yaml": manifest("leads_intake", name="Web Leads")})
+    code, data, _ = _apply(scsync, work, executor.url)
+    assert code == 1
+    entry = _entry(data, "leads_intake")
+    assert entry["action"] == "refused"
+    assert entry["matched_by"] == "name"
+    assert {f["rule"] for f in entry["findings"]} == {"SC100", "SC130"}
+    with executor.client() as client:
+        assert [c["api_name"] for c in client.list_connectors()] == ["leads"]  # no create
+
+
+def test_a_git_rename_with_a_new_api_name_and_label_is_still_the_same_connector(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    body = manifest("billing", name="Billing Export", description="y" * 40)
+    first = work.commit("add", {"connectors/billing.yaml": body})
+    code, _data, err = _apply(scsync, work, executor.url, "--ref", first)
+    assert code == 0, err
+    _use(executor, "billing")
+    # Moved, api_name and name both changed: only git's rename detection pairs them.
+    moved = body.replace('"billing"', '"billing_v2"').replace("Billing Export", "Invoices Out")
+    second = work.commit("move", {"connectors/billing.yaml": None,
+                                  "connectors/finance/billing_v2.yaml": moved})
+    code, data, _ = _apply(scsync, work, executor.url, "--ref", second)
+    assert code == 1
+    entry = _entry(data, "billing_v2")
+    assert (entry["action"], entry["matched_by"], entry["live_api_name"]) == (
+        "refused", "rename", "billing")
+    with executor.client() as client:
+        assert [c["api_name"] for c in client.list_connectors()] == ["billing"]
