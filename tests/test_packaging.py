@@ -1,0 +1,78 @@
+"""The package carries the schema of schemas/ and works from a wheel, not only the checkout."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from scsync.checks.schema import bundled_schema_text
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = REPO_ROOT / "schemas" / "smartconnector.schema.json"
+BUNDLED = REPO_ROOT / "src" / "scsync" / "schemas" / "smartconnector.schema.json"
+WHEEL_SCHEMA = "scsync/schemas/smartconnector.schema.json"
+
+
+def test_the_bundled_schema_is_byte_identical_to_schemas() -> None:
+    assert BUNDLED.read_bytes() == SCHEMA.read_bytes()
+
+
+def test_the_package_reads_the_bundled_schema() -> None:
+    assert bundled_schema_text().encode("utf-8") == SCHEMA.read_bytes()
+
+
+def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_the_schema_and_validates_from_a_fresh_venv(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+         "-w", dist, REPO_ROOT, cwd=tmp_path)
+    (wheel,) = dist.glob("scsync-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read(WHEEL_SCHEMA) == SCHEMA.read_bytes()
+        assert any(name.endswith(".dist-info/entry_points.txt") for name in zf.namelist())
+
+    # --system-site-packages: the dependencies come from this interpreter; scsync
+    # itself only from the wheel (the venv's site-packages come first on sys.path).
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv,
+         cwd=tmp_path)
+    python = venv / "bin" / "python"
+    _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel,
+         cwd=tmp_path)
+
+    work = tmp_path / "elsewhere"  # not the checkout: nothing can come from src/ or schemas/
+    shutil.copytree(REPO_ROOT / "connectors", work / "manifests")
+    located = _run(python, "-c", "import scsync, scsync.schemas as s; "
+                   "print(scsync.__file__); print(s.__file__)", cwd=work).stdout.split()
+    site = venv / "lib"
+    assert all(Path(p).is_relative_to(site) for p in located), located
+
+    proc = subprocess.run(
+        [venv / "bin" / "scsync", "validate", "manifests"], cwd=work, capture_output=True,
+        text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    count = len(list((REPO_ROOT / "connectors").glob("*.y*ml")))
+    assert f"{count} files checked, passed" in proc.stdout
+
+    bad = work / "manifests" / "broken.yaml"
+    bad.write_text("apiVersion: scsync/v1\nkind: SmartConnector\n")
+    proc = subprocess.run(
+        [venv / "bin" / "scsync", "validate", "manifests"], cwd=work, capture_output=True,
+        text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 1
+    assert "broken.yaml:1:1: error[SC020] missing required key 'api_name'" in proc.stdout
