@@ -225,6 +225,21 @@ def test_stdin(run_cli: RunCli) -> None:
     )
 
 
+def test_a_bom_and_crlf_keep_their_line_numbers(
+    run_cli: RunCli, run_main: RunCli, tmp_path: Path
+) -> None:
+    text = (INVALID / "status_lowercase.yaml").read_text()
+    raw = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode()
+    (tmp_path / "status_lowercase.yaml").write_bytes(raw)
+    for run in (run_cli, run_main):
+        code, out, _ = run("validate", "status_lowercase.yaml")
+        assert code == 1
+        assert out.startswith("status_lowercase.yaml:7:9: error[SC023] status is 'operational';")
+        code, out, _ = run("validate", "-", stdin=raw)
+        assert code == 1
+        assert out.startswith("<stdin>:7:9: error[SC023] status is 'operational';")
+
+
 def test_the_default_path_is_connectors(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "connectors" / "team").mkdir(parents=True)
     shutil.copy(VALID / "minimal.yaml", tmp_path / "connectors" / "minimal.yaml")
