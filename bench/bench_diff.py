@@ -96,7 +96,7 @@ def change_ten(paths: list[Path]) -> None:
 
     edit(1, api_name="connector_renamed_1")
     edit(3, status="Inactive")
-    edit(4, max_concurrent_executions=0, create_only=False)
+    edit(4, max_concurrent_executions=0)
     edit(5, max_concurrent_executions=8, create_only=False)
     edit(6, execution_ended_webhook_url="https://hooks.example.com/moved")
     edit(7, additional_notification_email="new-team@example.com")
