@@ -99,7 +99,7 @@ def open_repo(path: str = ".") -> Repository:
     except git.InvalidGitRepositoryError:
         raise GitError(
             f"{os.path.abspath(path)} is not inside a git repository "
-            "(run scsync diff in a clone, or pass --repo PATH)"
+            "(run scsync in a clone, or pass --repo PATH)"
         ) from None
 
 
@@ -294,3 +294,47 @@ def _parse_raw(out: str) -> Iterable[Change]:
 
 def is_regular_file(mode: str | None) -> bool:
     return mode in _FILE_MODES
+
+
+# -- The controller's mirror (issue 5) ------------------------------------------
+# A bare copy of the watched repository under the controller's data folder; only
+# the one branch is fetched, into a ref of its own, so the copy never needs a
+# work tree and a force-push upstream is followed, not refused.
+
+_MIRROR_REF = "refs/scsync/head"
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_FETCH_TIMEOUT = 120.0
+
+
+def open_mirror(url: str, path: str) -> Repository:
+    """The bare mirror at `path` of the repository at `url`, created on first use."""
+    try:
+        if os.path.isfile(os.path.join(path, "HEAD")):
+            repo = git.Repo(path)
+            if repo.remotes.origin.url != url:
+                repo.remotes.origin.set_url(url)
+        else:
+            repo = git.Repo.init(path, bare=True, mkdir=True)
+            repo.create_remote("origin", url)
+    except (git.GitCommandError, git.InvalidGitRepositoryError, OSError) as exc:
+        raise GitError(f"cannot prepare the mirror in {path}: "
+                       f"{_USERINFO.sub('***@', str(exc))}") from None
+    return Repository(repo)
+
+
+def fetch_branch(repository: Repository, branch: str) -> str:
+    """Fetch `branch` from origin into the mirror; the commit id it points at."""
+    if not _BRANCH.fullmatch(branch):
+        raise GitError(f"invalid branch name {branch!r}")
+    try:
+        repository._repo.git.execute(
+            ["git", "fetch", "--quiet", "--no-tags", "--force", "--no-write-fetch-head",
+             "origin", f"+refs/heads/{branch}:{_MIRROR_REF}"],
+            kill_after_timeout=_FETCH_TIMEOUT, env={"GIT_TERMINAL_PROMPT": "0"})
+    except git.GitCommandError as exc:
+        # git may echo the URL, and a URL may carry a token: never show its userinfo.
+        raise GitError(f"cannot fetch branch '{branch}': "
+                       f"{_USERINFO.sub('***@', _stderr(exc))}") from None
+    except git.GitCommandNotFound:
+        raise GitError("git is not installed or not on PATH") from None
+    return repository.resolve(_MIRROR_REF, role="fetched branch")

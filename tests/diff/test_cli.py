@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +32,8 @@ def test_cli_breaking_change_exits_1_and_says_why(breaking: Repo, run_cli: RunCl
     assert (code, err) == (1, "")
     assert f"{HUBSPOT}:3:11: error[SC100] BREAKING: api_name changes from 'hubspot_contacts' " \
         "to 'hubspot_people'" in out
-    assert "~ hubspot_contacts → hubspot_people (changed): connectors/hubspot_contacts.yaml" in out
+    assert "~ hubspot_contacts → hubspot_people (changed, breaking): " \
+        "connectors/hubspot_contacts.yaml" in out
     assert "    ~ api_name: hubspot_contacts → hubspot_people  [error SC045, SC100]" in out
     assert "- web_leads (deleted): connectors/web_leads.yaml" in out
     assert "not reviewed: connectors/README.md (not a manifest" in out
@@ -63,6 +65,7 @@ def test_allow_api_name_change_accepts_only_that_pair(breaking: Repo, run_main: 
     code, out, err = run_main("diff", "HEAD~1", "--format", "text", "--allow-api-name-change",
                               "hubspot_contacts:hubspot_people", cwd=breaking.path)
     assert (code, err) == (0, "")
+    assert "~ hubspot_contacts → hubspot_people (changed, breaking)" in out
     assert "notice[SC100] BREAKING, accepted with --allow-api-name-change " \
         "hubspot_contacts:hubspot_people: api_name changes" in out
     assert "calls 'hubspot_contacts' breaks" in out
@@ -95,7 +98,7 @@ def test_markdown_line_by_line(breaking: Repo, run_main: RunCli) -> None:
         ":x: **failed**: 1 error, 1 warning, 1 notice; 2 changed connectors in `HEAD~1..HEAD` "
         f"(`{base}` → `{head}`)",
         "",
-        "#### :x: `hubspot_contacts` → `hubspot_people` (changed)",
+        "#### :x: `hubspot_contacts` → `hubspot_people` (changed, breaking)",
         "`connectors/hubspot_contacts.yaml`",
         "",
         "| | setting | before | after | severity |",
@@ -183,3 +186,12 @@ def test_output_file(breaking: Repo, run_main: RunCli) -> None:
     assert code == 1 and out == ""
     assert target.read_text().startswith("<!-- scsync-diff -->\n")
     assert "failed: 1 error, 1 warning, 1 notice" in err
+
+
+def test_without_git_on_path_exits_2_with_a_message(
+    repo: Repo, run_cli: RunCli, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli("diff", "HEAD", cwd=repo.path, env={"PATH": str(tmp_path / "empty")})
+    assert (code, out) == (2, "")
+    assert err == "scsync: error: git is not installed or not on PATH\n"

@@ -101,9 +101,10 @@ def names(c: ConnectorData) -> tuple[str, ...]:
 
 
 def how_text(c: ConnectorData) -> str:
-    """Why the base and head manifests count as one connector, for a reader."""
-    return {
+    """What happened to the connector, for a reader: `renamed`, `added`, `changed, breaking`."""
+    how = {
         "rename": "renamed",
         "api_name": "moved (same api_name)",
         "name": "deleted and re-added with the same name",
     }.get(c["paired_by"], c["change"])
+    return f"{how}, breaking" if c["breaking"] else how
