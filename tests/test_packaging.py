@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -37,19 +39,26 @@ def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_a_wheel_carries_the_schema_and_validates_from_a_fresh_venv(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+    # hatchling is here on a developer machine; a fresh CI env gets it through isolation
+    isolation = [] if importlib.util.find_spec("hatchling") is None else ["--no-build-isolation"]
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "--quiet",
          "-w", dist, REPO_ROOT, cwd=tmp_path)
     (wheel,) = dist.glob("scsync-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         assert zf.read(WHEEL_SCHEMA) == SCHEMA.read_bytes()
         assert any(name.endswith(".dist-info/entry_points.txt") for name in zf.namelist())
 
-    # --system-site-packages: the dependencies come from this interpreter; scsync
-    # itself only from the wheel (the venv's site-packages come first on sys.path).
+    # --system-site-packages: the dependencies (and pip) come from this interpreter,
+    # scsync itself only from the wheel: the venv's own site-packages come first on
+    # sys.path.  When the tests run in a venv themselves, its site-packages are not
+    # the "system" ones, so a .pth file adds them (after the new venv's own).
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv,
          cwd=tmp_path)
     python = venv / "bin" / "python"
+    venv_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
+                          cwd=tmp_path).stdout.strip())
+    (venv_site / "outer-site.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel,
          cwd=tmp_path)
 
@@ -57,8 +66,8 @@ def test_a_wheel_carries_the_schema_and_validates_from_a_fresh_venv(tmp_path: Pa
     shutil.copytree(REPO_ROOT / "connectors", work / "manifests")
     located = _run(python, "-c", "import scsync, scsync.schemas as s; "
                    "print(scsync.__file__); print(s.__file__)", cwd=work).stdout.split()
-    site = venv / "lib"
-    assert all(Path(p).is_relative_to(site) for p in located), located
+    venv_lib = venv / "lib"
+    assert all(Path(p).is_relative_to(venv_lib) for p in located), located
 
     proc = subprocess.run(
         [venv / "bin" / "scsync", "validate", "manifests"], cwd=work, capture_output=True,
