@@ -1,4 +1,7 @@
-"""All SQL of the executor: schema, migrations and every query, on one SQLite connection.
+"""The SQLite store: connection, migrations, and the queries on connectors and executions.
+
+The schema is in schema.py and the outbox's queries in store_outbox.py, a mixin
+of `Store`: all SQL lives in these three modules.
 
 The connection lives on the event-loop thread and is used by nobody else.  Each
 state change is one `BEGIN IMMEDIATE` transaction with no `await` inside it, so
@@ -16,91 +19,19 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scsync.errors import ScsyncError
+from scsync.executor.schema import MIGRATIONS
+from scsync.executor.store_outbox import Notification as Notification
+from scsync.executor.store_outbox import OutboxQueries
+from scsync.executor.store_outbox import Row as Row
+from scsync.executor.store_outbox import now_iso as now_iso
 
 EXECUTABLE = ("operational", "need_attention")
 ENDED = ("success", "partial_success", "error", "cancelled")
-
-# Append only: a migration, once released, is never edited.  `PRAGMA user_version`
-# records how many have been applied.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE connectors (
-        id TEXT PRIMARY KEY,
-        api_name TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        description TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL,
-        max_concurrent_executions INTEGER NOT NULL,
-        create_only INTEGER NOT NULL,
-        additional_notification_email TEXT,
-        additional_error_notification_email TEXT,
-        execution_ended_webhook_url TEXT,
-        job TEXT,
-        used_count INTEGER NOT NULL DEFAULT 0,
-        last_used_at TEXT,
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE TABLE executions (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        connector_id TEXT NOT NULL REFERENCES connectors(id),
-        status TEXT NOT NULL,
-        reason TEXT,
-        initiated_by TEXT,
-        initiator_email TEXT,
-        is_dry_run INTEGER NOT NULL,
-        diff_check INTEGER NOT NULL,
-        created TEXT NOT NULL,
-        started_at TEXT,
-        ended_at TEXT,
-        pid INTEGER,
-        exit_code INTEGER,
-        record_counts TEXT,
-        report_file_id TEXT,
-        attempt INTEGER NOT NULL DEFAULT 1
-    );
-    CREATE INDEX executions_queue ON executions (connector_id, status, seq);
-    CREATE INDEX executions_status ON executions (status);
-    CREATE TABLE files (
-        id TEXT PRIMARY KEY,
-        execution_id TEXT NOT NULL REFERENCES executions(id),
-        name TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        content BLOB NOT NULL,
-        created TEXT NOT NULL
-    );
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        execution_id TEXT NOT NULL REFERENCES executions(id),
-        kind TEXT NOT NULL,
-        target TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL,
-        last_error TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
-    CREATE INDEX outbox_execution ON outbox (execution_id);
-    CREATE TABLE delivery_attempts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        outbox_id INTEGER NOT NULL REFERENCES outbox(id),
-        attempt INTEGER NOT NULL,
-        at TEXT NOT NULL,
-        ok INTEGER NOT NULL,
-        detail TEXT NOT NULL
-    );
-    """,
-)
-
-Row = dict[str, Any]
 
 
 class StoreError(ScsyncError):
@@ -111,27 +42,12 @@ class ApiNameTaken(ScsyncError):
     """Another connector already has this api_name."""
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def new_id() -> str:
     return str(uuid.uuid4())
 
 
 def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """One outbox row to write when an execution ends."""
-
-    kind: str  # "email" or "webhook"
-    target: str
-    payload: dict[str, Any]
-    state: str = "pending"  # "skipped" when the channel is not configured
-    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +63,7 @@ class Ending:
     report: bytes
 
 
-class Store:
+class Store(OutboxQueries):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _exclusive_lock(path)
@@ -415,74 +331,6 @@ class Store:
             "SELECT status, count(*) AS n FROM executions GROUP BY status"
         ).fetchall()
         return {r["status"]: r["n"] for r in rows}
-
-    # -- outbox -------------------------------------------------------------
-
-    def _insert_notifications(
-        self, db: sqlite3.Connection, execution_id: str, notifications: Sequence[Notification]
-    ) -> None:
-        now, created = datetime.now(UTC).timestamp(), now_iso()
-        db.executemany(
-            "INSERT INTO outbox (execution_id, kind, target, payload, state, next_attempt_at,"
-            " last_error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(execution_id, n.kind, n.target, json.dumps(n.payload), n.state, now,
-              n.last_error, created) for n in notifications],
-        )
-
-    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int]) -> list[Row]:
-        rows = self._db.execute(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
-            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id"
-            " LIMIT ?", (now, json.dumps(list(exclude)), limit),
-        ).fetchall()
-        return [{**r, "payload": json.loads(r["payload"])} for r in rows]
-
-    def next_delivery_at(self, exclude: Sequence[int]) -> float | None:
-        row = self._db.execute(
-            "SELECT min(next_attempt_at) AS t FROM outbox WHERE state = 'pending'"
-            " AND id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(exclude)),),
-        ).fetchone()
-        value: float | None = row["t"]
-        return value
-
-    def record_attempt(
-        self, outbox_id: int, *, ok: bool, detail: str, retry_at: float | None
-    ) -> None:
-        """Keep the attempt; the row becomes sent, failed (no retry_at) or stays pending."""
-        state = "sent" if ok else ("pending" if retry_at is not None else "failed")
-        with self.transaction() as db:
-            attempt = db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, state = ?, last_error = ?,"
-                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ? RETURNING attempts",
-                (state, None if ok else detail, retry_at, outbox_id),
-            ).fetchone()["attempts"]
-            db.execute(
-                "INSERT INTO delivery_attempts (outbox_id, attempt, at, ok, detail)"
-                " VALUES (?, ?, ?, ?, ?)", (outbox_id, attempt, now_iso(), int(ok), detail),
-            )
-
-    def notifications_of(self, execution_id: str) -> list[Row]:
-        """An execution's outbox rows, each with the result of every attempt so far."""
-        notes = self._db.execute(
-            "SELECT id, kind, target, state, attempts, last_error FROM outbox"
-            " WHERE execution_id = ? ORDER BY id", (execution_id,),
-        ).fetchall()
-        history = self._db.execute(
-            "SELECT a.outbox_id, a.attempt, a.at, a.ok, a.detail FROM delivery_attempts a"
-            " JOIN outbox o ON o.id = a.outbox_id WHERE o.execution_id = ? ORDER BY a.id",
-            (execution_id,),
-        ).fetchall()
-        for note in notes:
-            note["history"] = [
-                {"attempt": h["attempt"], "at": h["at"], "ok": bool(h["ok"]),
-                 "detail": h["detail"]}
-                for h in history if h["outbox_id"] == note["id"]
-            ]
-        return list(notes)
-
-    def outbox_counts(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT state, count(*) AS n FROM outbox GROUP BY state").fetchall()
-        return {r["state"]: r["n"] for r in rows}
 
 
 def _exclusive_lock(path: Path) -> Any:

@@ -1,0 +1,105 @@
+"""The outbox's queries: rows written with an ending, attempts recorded by the delivery worker.
+
+A mixin of `Store`, so these run on the same connection and, for
+`_insert_notifications`, inside the transaction that ends the execution.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One outbox row to write when an execution ends."""
+
+    kind: str  # "email" or "webhook"
+    target: str
+    payload: dict[str, Any]
+    state: str = "pending"  # "skipped" when the channel is not configured
+    last_error: str | None = None
+
+
+class OutboxQueries:
+    _db: sqlite3.Connection
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _insert_notifications(
+        self, db: sqlite3.Connection, execution_id: str, notifications: Sequence[Notification]
+    ) -> None:
+        now, created = datetime.now(UTC).timestamp(), now_iso()
+        db.executemany(
+            "INSERT INTO outbox (execution_id, kind, target, payload, state, next_attempt_at,"
+            " last_error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(execution_id, n.kind, n.target, json.dumps(n.payload), n.state, now,
+              n.last_error, created) for n in notifications],
+        )
+
+    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int]) -> list[Row]:
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id"
+            " LIMIT ?", (now, json.dumps(list(exclude)), limit),
+        ).fetchall()
+        return [{**r, "payload": json.loads(r["payload"])} for r in rows]
+
+    def next_delivery_at(self, exclude: Sequence[int]) -> float | None:
+        row = self._db.execute(
+            "SELECT min(next_attempt_at) AS t FROM outbox WHERE state = 'pending'"
+            " AND id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(exclude)),),
+        ).fetchone()
+        value: float | None = row["t"]
+        return value
+
+    def record_attempt(
+        self, outbox_id: int, *, ok: bool, detail: str, retry_at: float | None
+    ) -> None:
+        """Keep the attempt; the row becomes sent, failed (no retry_at) or stays pending."""
+        state = "sent" if ok else ("pending" if retry_at is not None else "failed")
+        with self.transaction() as db:
+            attempt = db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, state = ?, last_error = ?,"
+                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ? RETURNING attempts",
+                (state, None if ok else detail, retry_at, outbox_id),
+            ).fetchone()["attempts"]
+            db.execute(
+                "INSERT INTO delivery_attempts (outbox_id, attempt, at, ok, detail)"
+                " VALUES (?, ?, ?, ?, ?)", (outbox_id, attempt, now_iso(), int(ok), detail),
+            )
+
+    def notifications_of(self, execution_id: str) -> list[Row]:
+        """An execution's outbox rows, each with the result of every attempt so far."""
+        notes = self._db.execute(
+            "SELECT id, kind, target, state, attempts, last_error FROM outbox"
+            " WHERE execution_id = ? ORDER BY id", (execution_id,),
+        ).fetchall()
+        history = self._db.execute(
+            "SELECT a.outbox_id, a.attempt, a.at, a.ok, a.detail FROM delivery_attempts a"
+            " JOIN outbox o ON o.id = a.outbox_id WHERE o.execution_id = ? ORDER BY a.id",
+            (execution_id,),
+        ).fetchall()
+        for note in notes:
+            note["history"] = [
+                {"attempt": h["attempt"], "at": h["at"], "ok": bool(h["ok"]),
+                 "detail": h["detail"]}
+                for h in history if h["outbox_id"] == note["id"]
+            ]
+        return list(notes)
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, count(*) AS n FROM outbox GROUP BY state").fetchall()
+        return {r["state"]: r["n"] for r in rows}
