@@ -25,8 +25,9 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 COMMAND_MODULES = [
     "validate",
     "executor",
-    "plan", "apply", "run",  # the controller (issue 5)
+    "plan", "apply", "run", "controller",  # the controller (issue 5)
     "diff",
+    "rules",
 ]
 
 
@@ -40,20 +41,32 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands whose module is named differently.
+_MODULE_OF = {"executions": "run"}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the invoked command's module is imported.
+
+    Command modules import their implementation (gitpython, FastAPI, requests);
+    `scsync validate` in a pre-commit hook should not pay for the others.
+    """
     parser = _Parser(prog="scsync", description="SmartConnector settings as code.")
     parser.add_argument("--version", action="version", version=f"scsync {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for name in COMMAND_MODULES:
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    wanted = _MODULE_OF.get(first or "", first)
+    modules = [wanted] if wanted in COMMAND_MODULES else COMMAND_MODULES
+    for name in modules:
         module = importlib.import_module(f"scsync.cli.{name}")
         module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments).parse_args(arguments)
     try:
         code: int = args.func(args)
         return code
