@@ -177,6 +177,24 @@ def test_every_file_is_checked_and_no_bad_input_makes_a_traceback(
     assert "minimal.yaml" not in rules
 
 
+def test_deep_nesting_is_refused_without_crashing_the_run(run_cli: RunCli, tmp_path: Path) -> None:
+    """libyaml's composer recurses in C: 200,000 levels would be a segfault, losing every report."""
+    deep = {
+        "block_sequences.yaml": b"- " * 200_000 + b"x\n",
+        "complex_keys.yaml": b"? " * 200_000 + b"x\n",
+        "flow_sequences.yaml": b"a: " + b"[" * 200_000 + b"]" * 200_000 + b"\n",
+        "flow_mappings.yaml": b"a: " + b"{a: " * 100_000 + b"x" + b"}" * 100_000 + b"\n",
+    }
+    for name, content in deep.items():
+        (tmp_path / name).write_bytes(content)
+    shutil.copy(INVALID / "wrong_kind.yaml", tmp_path / "wrong_kind.yaml")
+    code, out, err = run_cli("validate", "-f", "json", ".")
+    assert code == 1, err
+    no_traceback(err)
+    found = {(f["path"], f["rule"]) for f in json.loads(out)["findings"]}
+    assert found == {*((name, "SC009") for name in deep), ("wrong_kind.yaml", "SC023")}
+
+
 def test_an_unreadable_file_does_not_stop_the_others(run_cli: RunCli, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.yaml")
     code, out, err = run_cli("validate", "pipe.yaml", VALID / "minimal.yaml",

@@ -152,6 +152,19 @@ def test_deep_nesting_is_refused_not_a_crash(text: str) -> None:
     assert "nest deeper than 64 levels" in f.message
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# " + "[" * 100 + "\n",
+        "description: '" + "{" * 100 + "'\n",
+        "description: |\n  " + "- " * 100 + "\n  " + ": " * 100 + "\n",
+    ],
+    ids=["comment", "quoted", "block-scalar"],
+)
+def test_brackets_and_dashes_in_text_are_not_nesting(text: str) -> None:
+    assert load(GOOD + text).findings == []
+
+
 # -- size ------------------------------------------------------------------------
 
 

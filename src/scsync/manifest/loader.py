@@ -17,13 +17,13 @@ error deep in `job.env`) can be placed on the YAML node's own line.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from scsync.findings import Finding, json_pointer
@@ -42,7 +42,7 @@ _BOM = b"\xef\xbb\xbf"
 # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _NULL_TAG = "tag:yaml.org,2002:null"
-_BRACKETS = re.compile(rb"[\[\]{}]")
+_NESTING_BYTES = (b"[", b"{", b"-", b":", b"?")
 
 try:  # libyaml: ~10x faster than the pure parser
     from yaml._yaml import CParser as _Parser
@@ -167,7 +167,7 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     text = _decode(raw, path)
     if not text.strip():
         raise _Problem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
-    _check_flow_depth(raw, path)
+    _check_nesting(raw, path)
     loader = _Loader(raw)
     try:
         root = loader.get_single_node()
@@ -295,27 +295,40 @@ def _first_tab(line: str) -> int:
     return max(line.find("\t"), 0)
 
 
-def _check_flow_depth(raw: bytes, path: str) -> None:
-    """Refuse deep `[[[[...` before libyaml sees it.
+def _check_nesting(raw: bytes, path: str) -> None:
+    """Refuse deeply nested collections before libyaml's composer sees them.
 
-    libyaml's composer recurses in C without a limit: a 1 MiB file of `[`
-    crashes the process (a segfault, not an exception).  Block nesting needs
-    indentation, so the size cap bounds it; flow nesting costs one byte a level.
+    libyaml's composer recurses in C without a limit: 200,000 `[`, or as many
+    `- ` on one line, crash the process (a segfault, not an exception).  Every
+    collection needs an indicator byte (`[ { - : ?`), so a file with few of
+    them is shallow; otherwise the parser's events, which come from a state
+    machine rather than recursion, are counted.  Brackets in strings and
+    comments are not nesting, so they cannot trip this.
     """
-    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+    if sum(map(raw.count, _NESTING_BYTES)) <= MAX_DEPTH:
         return
+    parser = _Loader(raw)
     depth = 0
-    for match in _BRACKETS.finditer(raw):
-        depth += 1 if match.group() in (b"[", b"{") else -1
-        if depth > MAX_DEPTH:
-            before = raw[: match.start()]
-            line = before.count(b"\n") + 1
-            col = match.start() - (before.rfind(b"\n") + 1) + 1
-            raise _Problem(
-                RULES["SC009"].finding(
-                    path, f"values nest deeper than {MAX_DEPTH} levels", line=line, column=col
-                )
-            )
+    try:
+        while not parser.check_event(StreamEndEvent):
+            event = parser.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # the root mapping is level 0 for the builder
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    raise _Problem(
+                        RULES["SC009"].finding(
+                            path, f"values nest deeper than {MAX_DEPTH} levels",
+                            line=line, column=col,
+                        )
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # not well-formed: loading reports where
+    finally:
+        parser.dispose()
 
 
 def _check_expansion(root: Node, path: str) -> None:
