@@ -29,6 +29,8 @@ from scsync.executor.models import (
     ConnectorCreate,
     ConnectorUpdate,
     StartFlow,
+    Status,
+    is_single_email,
 )
 from scsync.executor.service import Executor
 from scsync.executor.settings import ExecutorSettings
@@ -36,7 +38,6 @@ from scsync.executor.store import ApiNameTaken, Row
 
 log = logging.getLogger("scsync.executor.api")
 
-ConnectorStatus = Literal["setup", "operational", "need_attention", "inactive"]
 ExecutionStatus = Literal["queued", "running", "success", "partial_success", "error", "cancelled"]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
@@ -84,7 +85,7 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
 
     @app.get("/api/smart-connectors")
     async def list_connectors(
-        request: Request, status: ConnectorStatus | None = None,
+        request: Request, status: Status | None = None,
         search: Annotated[str | None, Query(max_length=255)] = None,
         page: Page = 1, page_size: PageSize = 50,
     ) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
         flow = body or StartFlow()
         execution_id = executor.store.enqueue(
             connector["id"], initiated_by=user or None,
-            initiator_email=user if user and "@" in user else None,
+            initiator_email=user if user and is_single_email(user) else None,
             is_dry_run=flow.is_dry_run, diff_check=not flow.disable_diff_check,
         )
         executor.scheduler.wake()

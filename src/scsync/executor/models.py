@@ -13,8 +13,6 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-STATUSES = ("setup", "operational", "need_attention", "inactive")
-EXECUTION_STATUSES = ("queued", "running", "success", "partial_success", "error", "cancelled")
 UPDATABLE_STATUSES = ("operational", "inactive")
 STATUS_UPDATE_ERROR = "Status can only be set to 'Operational' or 'Inactive' on an update."
 
@@ -30,8 +28,12 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def is_single_email(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL.match(value) is not None
+
+
 def _single_email(value: str) -> str:
-    if len(value) > 254 or not _EMAIL.match(value):
+    if not is_single_email(value):
         raise ValueError("must be a single email address")
     return value
 

@@ -139,12 +139,12 @@ class Sender:
         try:
             response = self._session.post(url, data=body, headers=headers,
                                           timeout=self._settings.delivery_timeout,
-                                          allow_redirects=False)
+                                          allow_redirects=False, stream=True)
         except requests.RequestException as exc:
             if (refused := find_refusal(exc)) is not None:
                 return Outcome(False, f"refused by the SSRF guard: {refused}", permanent=True)
             return Outcome(False, f"{type(exc).__name__}: connection failed")
-        with response:
+        with response:  # closed unread: a receiver cannot make us download anything
             code = response.status_code
             if 200 <= code < 300:
                 return Outcome(True, f"HTTP {code}")

@@ -31,7 +31,6 @@ from scsync.executor.store_outbox import Row as Row
 from scsync.executor.store_outbox import now_iso as now_iso
 
 EXECUTABLE = ("operational", "need_attention")
-ENDED = ("success", "partial_success", "error", "cancelled")
 
 
 class StoreError(ScsyncError):
