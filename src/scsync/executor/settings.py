@@ -6,6 +6,7 @@ from files, never from the command line, because `ps` shows every argument.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Mapping
@@ -122,7 +123,7 @@ def load_settings(
     if not repo.is_dir():
         raise ConfigError(f"--repo {repo} is not a directory")
     webhook_secret = env.get("SCSYNC_WEBHOOK_SECRET") or None
-    if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
+    if webhook_secret is not None and not _valid_whsec(webhook_secret):
         raise ConfigError("SCSYNC_WEBHOOK_SECRET must look like 'whsec_<base64>'")
     return ExecutorSettings(
         db_path=db_path.resolve(),
@@ -166,3 +167,12 @@ def _api_key(env: Mapping[str, str], repo: Path) -> str:
         handle.write(key + "\n")
     path.chmod(0o600)
     return key
+
+
+def _valid_whsec(secret: str) -> bool:
+    if not secret.startswith("whsec_"):
+        return False
+    try:
+        return len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) >= 16
+    except ValueError:
+        return False
