@@ -360,6 +360,30 @@ def test_a_bad_env_name_points_at_the_key_not_the_mapping() -> None:
     assert "the key '2FA' in job.env is not allowed" in f.message
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "col", "pointer", "char"),
+    [
+        ("additional_notification_email: o\ufeffps@example.com\n", 7, 32,
+         "/additional_notification_email", "U+FEFF"),
+        ("execution_ended_webhook_url: https://hooks.e\ufeffxample.com/x\n", 7, 30,
+         "/execution_ended_webhook_url", "U+FEFF"),
+        ("job:\n  command: [a]\n  working_dir: |\n    jobs\n", 9, 16, "/job/working_dir",
+         "U+000A"),
+    ],
+    ids=["zero-width-in-email", "zero-width-in-url", "block-scalar-newline"],
+)
+def test_regex_dialect_differences_are_still_placed_on_the_node(
+    text: str, line: int, col: int, pointer: str, char: str
+) -> None:
+    """JSON Schema patterns are ECMA-262: `\\s` matches U+FEFF and `$` is not before a final
+    newline, unlike Python's `re`.  jsonschema-rs refuses these; the finding must still
+    sit on the value's line, and say which character hides there."""
+    f = one(HEAD + text)
+    assert (f.rule, f.line, f.column, f.pointer) == ("SC029", line, col, pointer)
+    assert "does not match" in f.message
+    assert f.hint is not None and f"invisible character ({char})" in f.hint
+
+
 # -- --schema ----------------------------------------------------------------------
 
 

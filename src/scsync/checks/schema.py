@@ -141,14 +141,26 @@ class SchemaChecker:
         for error in errors:
             findings.extend(_to_findings(error, doc))
         if not findings and self._fast is not None:
-            # The two validators disagree (an exotic --schema); trust the strict one.
-            findings = [
-                RULES["SC029"].finding(
-                    doc.path, e.message, line=1, column=1, pointer=json_pointer(e.instance_path)
-                )
-                for e in self._fast.iter_errors(doc.data)
-            ]
+            # The two validators disagree: an exotic --schema, or a pattern where
+            # jsonschema-rs follows ECMA-262 as JSON Schema says (its `\s` matches
+            # U+FEFF, Python's does not).  Trust the strict one.
+            findings = [_fast_finding(e, doc) for e in self._fast.iter_errors(doc.data)]
         return _dedupe(findings)
+
+
+def _fast_finding(error: Any, doc: Document) -> Finding:
+    """A jsonschema-rs error, placed on its YAML node like the others."""
+    parts: list[str | int] = list(error.instance_path)
+    line, col = doc.locate(parts)
+    value = error.instance
+    hidden = [c for c in value if not c.isprintable()] if isinstance(value, str) else []
+    hint = (
+        f"the value holds an invisible character (U+{ord(hidden[0]):04X}); delete and retype it"
+        if hidden else None
+    )
+    return RULES["SC029"].finding(
+        doc.path, error.message, line=line, column=col, pointer=json_pointer(parts), hint=hint
+    )
 
 
 def _error_order(error: ValidationError) -> tuple[int, str]:
