@@ -1,1 +1,1 @@
-"""The controller: desired state from manifests, live state from the executor, plan, apply, and the reconcile loop."""
+"""The controller: manifests (desired) against the executor (live): plan, apply, reconcile."""
