@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from scsync.errors import UsageError
 
@@ -94,3 +94,19 @@ _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 def redact_url(url: str) -> str:
     """A clone URL fit for logs: `https://token@host/x` becomes `https://***@host/x`."""
     return _USERINFO.sub("***@", url)
+
+
+def settings_from_args(args: Any) -> ControllerSettings:
+    """From `scsync controller` options plus the environment (the webhook secret)."""
+    if args.interval <= 0:
+        raise UsageError("--interval must be a positive number of seconds")
+    host, port = parse_listen(args.listen)
+    repo = str(args.repo)
+    if "://" not in repo and not repo.startswith("git@") and os.path.isdir(repo):
+        repo = os.path.abspath(repo)  # the mirror's remote must not depend on the cwd
+    return ControllerSettings(
+        repo=repo, executor_url=args.executor, branch=args.branch, folder=args.folder,
+        data_dir=Path(args.data_dir), interval=args.interval, drift=args.drift,
+        prune=args.prune, allow_api_name_changes=parse_allow(args.allow_api_name_change),
+        listen_host=host, listen_port=port, webhook_secret=secret_from_env(),
+    )

@@ -1,0 +1,46 @@
+"""`scsync controller`: reconcile every new commit of a branch onto the executor."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scsync.cli.plan import DEFAULT_URL
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "controller", help="reconcile a git branch onto the executor, continuously",
+        description="Clone or fetch the repository and apply every new commit of the branch. "
+        "A commit whose manifests do not validate applies nothing; the last good commit stays "
+        "in force. Endpoints: POST /hooks/git (GitHub push, signed with "
+        "SCSYNC_GIT_WEBHOOK_SECRET), GET /healthz /readyz /metrics /status.")
+    parser.add_argument("--repo", required=True, metavar="PATH_OR_URL",
+                        help="the repository to follow (a local path or a clone URL)")
+    parser.add_argument("--branch", default="main", help="(default: %(default)s)")
+    parser.add_argument("--executor", metavar="URL", default=DEFAULT_URL,
+                        help="executor API (default: %(default)s)")
+    parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
+                        help="seconds between passes without a webhook (default: %(default)g)")
+    parser.add_argument("--listen", default="127.0.0.1:9090", metavar="HOST:PORT",
+                        help="address of the endpoints (default: %(default)s)")
+    parser.add_argument("--drift", choices=["fix", "warn"], default="fix",
+                        help="undo changes made by hand in the executor (fix, the default) or "
+                             "only report them (warn)")
+    parser.add_argument("--prune", action="store_true",
+                        help="set live connectors no manifest manages to Inactive")
+    parser.add_argument("--allow-api-name-change", action="append", metavar="OLD:NEW",
+                        help="accept breaking callers of OLD (repeatable)")
+    parser.add_argument("--folder", default="connectors",
+                        help="manifest folder in the repository (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=Path(".scsync"), metavar="DIR",
+                        help="state and mirror folder (default: %(default)s)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from scsync.controller.server import configure_logging, serve
+    from scsync.controller.settings import settings_from_args
+
+    configure_logging()
+    return serve(settings_from_args(args))

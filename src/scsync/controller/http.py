@@ -1,0 +1,110 @@
+"""The controller's HTTP endpoints: the git webhook, health, readiness, metrics and status.
+
+The webhook is GitHub's push event, signed with HMAC-SHA256 of the raw body
+(`X-Hub-Signature-256: sha256=<hex>`) under SCSYNC_GIT_WEBHOOK_SECRET.  Without
+a valid signature nothing happens (401); with one, a push to the watched branch
+wakes the reconcile loop at once.  The payload is not trusted for anything
+else: the pass fetches the branch itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scsync import __version__
+from scsync.controller.loop import Loop, Reconciler
+from scsync.controller.metrics import CONTENT_TYPE
+
+log = logging.getLogger("scsync.controller.http")
+
+MAX_HOOK_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+def signature_ok(secret: str | None, body: bytes, header: str | None) -> bool:
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def build_app(loop: Loop, reconciler: Reconciler) -> Starlette:
+    settings = loop.settings
+    branch_ref = f"refs/heads/{settings.branch}"
+
+    async def hook(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_HOOK_BYTES:
+            return JSONResponse({"detail": "payload too large"}, status_code=413)
+        body = await request.body()
+        if not signature_ok(settings.webhook_secret, body,
+                            request.headers.get("x-hub-signature-256")):
+            reason = ("webhooks are disabled: SCSYNC_GIT_WEBHOOK_SECRET is not set"
+                      if not settings.webhook_secret else "missing or bad signature")
+            log.warning("webhook refused: %s", reason)
+            return JSONResponse({"detail": reason}, status_code=401)
+        event = request.headers.get("x-github-event", "push")
+        if event == "ping":
+            return JSONResponse({"detail": "pong"})
+        payload = _payload(body, request.headers.get("content-type", ""))
+        ref = payload.get("ref") if isinstance(payload, dict) else None
+        if event != "push" or (ref is not None and ref != branch_ref):
+            return JSONResponse({"detail": f"ignored: {event} {ref or ''}".strip()},
+                                status_code=202)
+        loop.trigger()
+        return JSONResponse({"detail": "pass triggered"}, status_code=202)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def readyz(request: Request) -> Response:
+        snap = reconciler.snapshot
+        if snap.ready:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready",
+                             "reason": snap.last_error or "no pass has succeeded yet"},
+                            status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(reconciler.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def status(request: Request) -> Response:
+        snap = reconciler.snapshot
+        return JSONResponse({
+            "branch": settings.branch,
+            "last_seen_commit": snap.last_seen_commit,
+            "last_applied_commit": snap.last_applied_commit,
+            "invalid_commit": snap.invalid_commit,
+            "last_error": snap.last_error,
+            "last_pass_at": snap.last_pass_at,
+            "last_success_at": snap.last_success_at,
+            "passes": snap.passes,
+            "drift": settings.drift,
+            "connectors": list(snap.connectors),
+            "unmanaged": list(snap.unmanaged),
+        })
+
+    return Starlette(routes=[
+        Route("/hooks/git", hook, methods=["POST"]),
+        Route("/healthz", healthz), Route("/readyz", readyz),
+        Route("/metrics", metrics), Route("/status", status),
+    ])
+
+
+def _payload(body: bytes, content_type: str) -> Any:
+    """GitHub sends JSON, or a form with the JSON in `payload`, as the hook is configured."""
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            return json.loads(parse_qs(body.decode())["payload"][0])
+        return json.loads(body)
+    except (ValueError, KeyError, IndexError):
+        return None

@@ -1,0 +1,260 @@
+"""The reconcile loop: fetch the branch, read its manifests, plan against live, apply.
+
+Every pass is a full plan against live state, so a pass both brings a new
+commit and undoes drift; what changes between passes is only which commit is
+in force.  A commit whose manifests do not validate is never applied, not even
+in part: the last good commit stays in force (and keeps being reconciled) and
+the error is shown in /status and the log until a good commit follows.
+
+Failures (executor down, git unreachable) end the pass, never the process; the
+loop retries with a doubling delay.  One pass runs at a time, in the loop's
+thread; a webhook only wakes that thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from scsync.client import ExecutorClient, ExecutorError
+from scsync.controller import state as keys
+from scsync.controller.apply import ApplyResult, apply_plan
+from scsync.controller.commands import git_renames
+from scsync.controller.desired import Desired, DesiredReader
+from scsync.controller.live import read_live, usage_check
+from scsync.controller.metrics import ControllerMetrics
+from scsync.controller.plan import Action, Plan, drift_findings, make_plan
+from scsync.controller.settings import ControllerSettings, redact_url
+from scsync.controller.state import State
+from scsync.errors import GitError
+from scsync.gitsource import Repository, fetch_branch, open_mirror
+
+log = logging.getLogger("scsync.controller")
+
+SYNCED, OUT_OF_SYNC, REFUSED, ERROR = "Synced", "OutOfSync", "Refused", "Error"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What /status shows; replaced whole after each pass, never mutated."""
+
+    last_seen_commit: str | None = None
+    last_applied_commit: str | None = None
+    last_pass_at: float | None = None
+    last_success_at: float | None = None
+    last_error: str | None = None
+    invalid_commit: dict[str, Any] | None = None
+    connectors: tuple[dict[str, Any], ...] = ()
+    unmanaged: tuple[dict[str, Any], ...] = ()
+    passes: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.last_success_at is not None and self.last_error is None
+
+
+class Reconciler:
+    def __init__(self, settings: ControllerSettings, state: State, client: ExecutorClient,
+                 metrics: ControllerMetrics) -> None:
+        self.settings = settings
+        self.state = state
+        self.client = client
+        self.metrics = metrics
+        self.reader = DesiredReader(settings.folder)
+        self._repo: Repository | None = None
+        self._good: Desired | None = None
+        self._invalid: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot(state.get(keys.LAST_SEEN), state.get(keys.LAST_APPLIED))
+
+    @property
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snapshot
+
+    def _publish(self, **changes: Any) -> None:
+        with self._lock:
+            values = {f: getattr(self._snapshot, f) for f in Snapshot.__slots__}
+            values.update(changes)
+            self._snapshot = Snapshot(**values)
+
+    def close(self) -> None:
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
+
+    def run_pass(self) -> bool:
+        """One pass; True when it succeeded.  Never raises."""
+        started = time.monotonic()
+        passes = self.snapshot.passes + 1
+        try:
+            self._pass()
+        except (ExecutorError, GitError) as exc:
+            kind = "git" if isinstance(exc, GitError) else "executor"
+            return self._failed(kind, f"{kind}: {exc}", started, passes)
+        except Exception as exc:  # a bug must not stop the controller: log it, retry later
+            log.exception("internal error in the reconcile pass")
+            return self._failed("internal", f"internal error: {type(exc).__name__}: {exc}",
+                                started, passes)
+        now = time.time()
+        self.metrics.passes.labels("ok").inc()
+        self.metrics.duration.observe(time.monotonic() - started)
+        self.metrics.last_success.set(now)
+        self._publish(last_pass_at=now, last_success_at=now, last_error=None, passes=passes)
+        return True
+
+    def _failed(self, kind: str, message: str, started: float, passes: int) -> bool:
+        log.error("pass failed: %s", message)
+        self.metrics.passes.labels("failed").inc()
+        self.metrics.errors.labels(kind).inc()
+        self.metrics.duration.observe(time.monotonic() - started)
+        self._publish(last_pass_at=time.time(), last_error=message, passes=passes)
+        return False
+
+    def _mirror(self) -> Repository:
+        if self._repo is None:
+            self._repo = open_mirror(self.settings.repo, str(self.settings.mirror_path))
+        return self._repo
+
+    def _pass(self) -> None:
+        repo = self._mirror()
+        head = fetch_branch(repo, self.settings.branch)
+        if head != self.snapshot.last_seen_commit or self._good is None:
+            self._read(repo, head)
+        good = self._good
+        if good is None:
+            return  # no valid commit yet: nothing is in force
+        applied_before = self.state.get(keys.LAST_APPLIED)
+        live = read_live(self.client, self.settings.page_size)
+        plan = make_plan(
+            good, live, self.state.records(), in_use=usage_check(self.client),
+            renames=git_renames(repo, applied_before, good.source, self.settings.folder),
+            allow=self.settings.allow_api_name_changes, prune=self.settings.prune,
+            executor=self.client.base_url)
+        drifted = applied_before == good.source and plan.has_changes
+        if drifted and self.settings.drift == "warn":
+            for finding in drift_findings(plan):
+                log.warning("%s (--drift warn: left as it is)", finding.message)
+            self._statuses(plan, None, drift_warned=True)
+            return
+        if drifted:
+            for finding in drift_findings(plan):
+                log.warning("%s: corrected", finding.message)
+        result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info)
+        self.metrics.applied.inc(result.writes)
+        if result.failed:
+            self.metrics.errors.labels("apply").inc(len(result.failed))
+        refused = [c for c in plan.connectors if c.action is Action.REFUSED]
+        for entry in refused:
+            log.error("%s: %s", entry.path, entry.reason)
+        if refused:
+            self.metrics.errors.labels("refused").inc(len(refused))
+        if result.aborted:
+            self._statuses(plan, result)
+            raise ExecutorError(None, result.aborted)
+        if applied_before != good.source:
+            self.state.put(keys.LAST_APPLIED, good.source)
+            log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
+                     result.summary())
+        self._statuses(plan, result)
+
+    def _read(self, repo: Repository, head: str) -> None:
+        desired = self.reader.at_commit(repo, head)
+        self.state.put(keys.LAST_SEEN, head)
+        if desired.valid:
+            self._good, self._invalid = desired, None
+            self._publish(last_seen_commit=head, invalid_commit=None)
+            return
+        errors = [f"{f.location()}: {f.rule}: {f.message}" for f in desired.errors]
+        self._invalid = {"commit": head, "errors": errors}
+        self.metrics.errors.labels("invalid_commit").inc()
+        log.error("commit %s does not validate; nothing of it is applied and the last good "
+                  "commit stays in force:\n  %s", head[:12], "\n  ".join(errors))
+        if self._good is None:
+            self._good = self._last_good(repo)
+        self._publish(last_seen_commit=head, invalid_commit=self._invalid)
+
+    def _last_good(self, repo: Repository) -> Desired | None:
+        """After a restart on a broken head: the commit last applied stays in force."""
+        commit = self.state.get(keys.LAST_APPLIED)
+        if not commit:
+            return None
+        try:
+            desired = self.reader.at_commit(repo, commit)
+        except GitError:
+            return None
+        return desired if desired.valid else None
+
+    def _statuses(self, plan: Plan, result: ApplyResult | None, *,
+                  drift_warned: bool = False) -> None:
+        failed = {o.path: o.detail for o in (result.failed if result else [])}
+        rows = []
+        for entry in sorted(plan.connectors, key=lambda c: c.path):
+            sync, reason = SYNCED, ""
+            if entry.action is Action.REFUSED:
+                sync, reason = REFUSED, entry.reason
+            elif entry.action is Action.ERROR:
+                sync, reason = ERROR, entry.reason
+            elif entry.path in failed:
+                sync, reason = ERROR, failed[entry.path]
+            elif entry.writes and (drift_warned or result is None or result.aborted):
+                fields = ", ".join(i.dotted for i in entry.changes)
+                sync = OUT_OF_SYNC
+                reason = (f"live differs in {fields} (--drift warn leaves it)" if drift_warned
+                          else f"not applied: {fields}")
+            elif entry.blocked:
+                sync = OUT_OF_SYNC
+                reason = "; ".join(f.message for f in entry.findings if f.rule == "SC121")
+            elif entry.writes:
+                reason = "applied: " + ", ".join(i.dotted for i in entry.changes)
+            rows.append({"path": entry.path, "api_name": entry.api_name,
+                         "connector_id": entry.connector_id, "sync": sync, "reason": reason})
+        for sync in (SYNCED, OUT_OF_SYNC, REFUSED, ERROR):
+            self.metrics.connectors.labels(sync).set(sum(1 for r in rows if r["sync"] == sync))
+        unmanaged = tuple({"api_name": u.api_name, "connector_id": u.connector_id,
+                           "status": u.status, "pruned": u.prune} for u in plan.unmanaged)
+        self._publish(connectors=tuple(rows), unmanaged=unmanaged,
+                      last_applied_commit=self.state.get(keys.LAST_APPLIED))
+
+
+@dataclass
+class Loop:
+    """Passes in one thread: every `interval`, at once on `trigger()`, backing off on failure."""
+
+    reconciler: Reconciler
+    settings: ControllerSettings
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def trigger(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        log.info("reconciling %s (branch %s, folder %s/) onto %s every %gs",
+                 redact_url(self.settings.repo), self.settings.branch, self.settings.folder,
+                 self.reconciler.client.base_url, self.settings.interval)
+        self._thread = threading.Thread(target=self._run, name="scsync-reconcile", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self._wake.clear()
+            ok = self.reconciler.run_pass()
+            failures = 0 if ok else failures + 1
+            delay = self.settings.interval if ok else min(
+                self.settings.backoff_initial * 2 ** (failures - 1),
+                self.settings.retry_delay_max)
+            if not ok:
+                log.info("next attempt in %.1fs", delay)
+            self._wake.wait(delay)
