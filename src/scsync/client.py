@@ -298,7 +298,7 @@ class ExecutorClient:
             return response, None
         detail = _detail(response)
         error = error_for(response.status_code, f"{method} {path}: {detail}")
-        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         response.close()
         return error, retry_after
 
@@ -328,7 +328,8 @@ def _detail(response: requests.Response) -> str:
     return response.reason or "error"
 
 
-def _retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
         return None
     if value.strip().isdigit():

@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid, parsedate_to_datetime
+from email.utils import make_msgid
 from typing import Any
 
 import requests
 
 from scsync import __version__
+from scsync.client import parse_retry_after
 from scsync.executor.settings import ExecutorSettings, Secret
 from scsync.executor.ssrf import find_refusal, guarded_session
 from scsync.executor.store import Notification, Row, Store, parse_iso
@@ -152,7 +153,7 @@ class Sender:
                 return Outcome(False, f"HTTP {code}: redirects are not followed", permanent=True)
             retryable = code in (408, 425, 429) or code >= 500
             return Outcome(False, f"HTTP {code}", permanent=not retryable,
-                           retry_after=_retry_after(response.headers.get("Retry-After")))
+                           retry_after=parse_retry_after(response.headers.get("Retry-After")))
 
     def _email(self, message: dict[str, str]) -> Outcome:
         settings = self._settings
@@ -176,18 +177,6 @@ class Sender:
         except (OSError, smtplib.SMTPException) as exc:
             return Outcome(False, f"{type(exc).__name__}: mail server unreachable")
         return Outcome(True, "accepted by the mail server")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class DeliveryWorker:
