@@ -338,3 +338,16 @@ def fetch_branch(repository: Repository, branch: str) -> str:
     except git.GitCommandNotFound:
         raise GitError("git is not installed or not on PATH") from None
     return repository.resolve(_MIRROR_REF, role="fetched branch")
+
+
+def current_branch(repository: Repository) -> str | None:
+    """The branch checked out in a work tree (None when HEAD is detached or unborn)."""
+    try:
+        name = repository._git("symbolic-ref", "--quiet", "--short", "HEAD").strip()
+    except git.GitCommandError:
+        return None
+    try:
+        repository._git("rev-parse", "--verify", "--quiet", f"refs/heads/{name}")
+    except git.GitCommandError:
+        return None  # no commit yet
+    return name or None

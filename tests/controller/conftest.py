@@ -31,7 +31,8 @@ from scsync.client import Credentials, ExecutorClient, RetryPolicy
 
 API_KEY = "ctl-test-key-9f3b2c7d1e5a"
 WEBHOOK_SECRET = "ctl-webhook-secret-4d8e6f"
-SRC = Path(__file__).resolve().parents[2] / "src"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SRC = REPO_ROOT / "src"
 DESCRIPTION = "Nightly import of test records into Kizen, for the controller tests."
 
 

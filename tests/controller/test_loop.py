@@ -116,7 +116,7 @@ def test_drift_is_corrected_or_only_reported(
                  message="drift corrected")
         assert client.get_connector("drifty")["max_concurrent_executions"] == 1
     assert "drifted: name, max_concurrent_executions" in controller.log()
-    controller.stop()
+    assert controller.stop() == 0, controller.log()  # SIGTERM: a clean stop
 
     warn = start_controller(bare, executor.url, "--interval", "0.3", "--drift", "warn",
                             data_dir=tmp_path / "controller-data")

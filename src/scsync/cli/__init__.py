@@ -25,7 +25,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 COMMAND_MODULES = [
     "validate",
     "executor",
-    "plan", "apply", "run", "controller",  # the controller (issue 5)
+    "plan", "apply", "run", "controller", "watch", "up",  # the controller (issue 5)
     "diff",
     "rules",
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -48,14 +50,29 @@ def serve(settings: ControllerSettings,
             log.warning("POST /hooks/git answers 401 to everything: set "
                         "SCSYNC_GIT_WEBHOOK_SECRET to enable push webhooks")
         loop.start()
+        # uvicorn handles SIGINT/SIGTERM itself, then re-raises the signal once it has
+        # stopped; SIGTERM's default action would end the process before the cleanup
+        # below (and leave `scsync up`'s executor behind), so it becomes an exception.
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             if on_started is not None:
                 on_started(settings)
             log.info("endpoints on http://%s:%d (/status /healthz /readyz /metrics "
                      "/hooks/git)", settings.listen_host, settings.listen_port)
             server.run()
+        except (KeyboardInterrupt, Terminated):
+            pass
         finally:
+            signal.signal(signal.SIGTERM, previous)
             loop.stop()
             reconciler.close()
     log.info("controller stopped")
     return 0
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: stop cleanly."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
