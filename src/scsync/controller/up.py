@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import requests
-
+from scsync.client import Credentials, ExecutorClient, ExecutorError, RetryPolicy
 from scsync.controller.desired import DesiredReader
 from scsync.controller.server import configure_logging, serve
 from scsync.controller.settings import ControllerSettings, secret_from_env
@@ -107,18 +106,19 @@ def _free(port: int) -> bool:
 
 
 def _wait_healthy(child: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    # /healthz needs no key; the client has one only once `serve` has written it.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise ScsyncError(f"the executor exited at start:\n{tail}")
-        try:
-            with requests.get(f"{url}/healthz", timeout=1) as answer:
-                if answer.status_code == 200:
-                    return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
+    with ExecutorClient(url, Credentials("-"), timeout=1.0,
+                        retry=RetryPolicy(attempts=1)) as client:
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise ScsyncError(f"the executor exited at start:\n{tail}")
+            try:
+                client.healthz()
+                return
+            except ExecutorError:
+                time.sleep(0.1)
     raise ScsyncError(f"the executor did not answer on {url} within 30 s (see {log_path})")
 
 
