@@ -13,16 +13,13 @@ from typing import Any
 from scsync.controller.apply import ApplyResult
 from scsync.controller.plan import Action, ConnectorPlan, Plan
 from scsync.diff import DiffItem
-from scsync.findings import Finding
+from scsync.report.changes import value_text
+from scsync.report.machine import finding_dict
+from scsync.report.markdown import code, escape
 
 MARK = {Action.CREATE: "+", Action.UPDATE: "~", Action.IN_SYNC: "=", Action.REFUSED: "!",
         Action.ERROR: "x"}
 OP_MARK = {"add": "+", "change": "~", "remove": "-"}
-
-
-def finding_data(f: Finding) -> dict[str, Any]:
-    return {"rule": f.rule, "severity": f.severity.value, "path": f.path, "line": f.line,
-            "column": f.column, "pointer": f.pointer, "message": f.message, "hint": f.hint}
 
 
 def _item(i: DiffItem) -> dict[str, Any]:
@@ -35,7 +32,7 @@ def connector_data(c: ConnectorPlan) -> dict[str, Any]:
         "connector_id": c.connector_id, "live_api_name": c.live_api_name,
         "matched_by": c.matched_by, "changes": [_item(i) for i in c.changes],
         "blocked": [_item(i) for i in c.blocked], "reason": c.reason or None,
-        "findings": [finding_data(f) for f in c.findings],
+        "findings": [finding_dict(f) for f in c.findings],
     }
 
 
@@ -43,7 +40,7 @@ def plan_data(plan: Plan, result: ApplyResult | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "source": plan.source, "executor": plan.executor, "valid": plan.valid,
         "summary": plan.summary(), "has_changes": plan.has_changes,
-        "findings": [finding_data(f) for f in plan.desired.findings],
+        "findings": [finding_dict(f) for f in plan.desired.findings],
         "connectors": [connector_data(c) for c in sorted(plan.connectors,
                                                          key=lambda c: c.path)],
         "unmanaged": [{"connector_id": u.connector_id, "api_name": u.api_name, "name": u.name,
@@ -99,8 +96,7 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, verbose: bool 
 
 
 def _cell(v: Any) -> str:
-    text = "" if v is None else _value(v)
-    return "`" + text.replace("|", "\\|").replace("`", "'") + "`" if text else "_unset_"
+    return "_unset_" if v is None else code(value_text(v))
 
 
 def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
@@ -108,7 +104,8 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
              f"Manifests at `{plan.desired.source[:12]}` against `{plan.executor}`.", ""]
     if plan.desired.findings:
         lines += ["| location | severity | rule | message |", "|---|---|---|---|"]
-        lines += [f"| `{f.location()}` | {f.severity.value} | {f.rule} | {f.message} |"
+        lines += [f"| {code(f.location())} | {f.severity.value} | {f.rule} | "
+                  f"{escape(f.message)} |"
                   for f in plan.desired.findings]
         lines.append("")
     for c in sorted(plan.connectors, key=lambda c: c.path):
@@ -121,7 +118,8 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
             lines += ["| setting | live | desired |", "|---|---|---|"]
             lines += [f"| `{i.dotted}` | {_cell(i.old)} | {_cell(i.new)} |" for i in c.changes]
             lines.append("")
-        lines += [f"- **{f.severity.value}** {f.rule}: {f.message}" for f in c.findings]
+        lines += [f"- **{f.severity.value}** {f.rule}: {escape(f.message)}"
+                  for f in c.findings]
         if c.findings:
             lines.append("")
     if plan.unmanaged:
