@@ -80,7 +80,9 @@ def test_up_as_a_new_user_then_run_a_connector_end_to_end(tmp_path: Path, scsync
         wait_for(synced, timeout=30, message=f"the connectors applied\n{up.log()}")
         log = up.log()
         assert "scsync is up" in log and f"http://127.0.0.1:{port}" in log
-        assert "scsync run erp_orders_backfill --wait" in log
+        # The banner suggests a connector that runs (not the paused or the inactive one),
+        # and the suggested command is the one the user types next.
+        assert "scsync run hubspot_contacts --wait" in log
         assert (project / ".scsync" / "api-key").exists()
 
         executor_url = f"http://127.0.0.1:{port}"

@@ -92,8 +92,14 @@ def _repository(root: Path, folder: str) -> tuple[str, str | None]:
                 f"(git add {folder} jobs && git commit -m 'SmartConnectors')")
         commit = repo.resolve(branch)
         desired = DesiredReader(folder).at_commit(repo, commit)
-    first = next(iter(sorted(c.api_name for c in desired.connectors.values())), None)
-    return branch, first
+    # Suggest a connector that will actually run: a paused or inactive one
+    # would leave `scsync run --wait` waiting for ever.
+    runnable = sorted(
+        c.api_name for c in desired.connectors.values()
+        if c.executable and c.max_concurrent_executions > 0 and c.job is not None
+    )
+    any_name = sorted(c.api_name for c in desired.connectors.values())
+    return branch, next(iter(runnable or any_name), None)
 
 
 def _free(port: int) -> bool:
