@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,29 +27,11 @@ import requests
 from aiosmtpd.controller import Controller
 
 from scsync.client import Credentials, ExecutorClient, RetryPolicy
+from support import Process, free_port, wait_for
 
 API_KEY = "test-key-0123456789"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"a-test-signing-secret-32-bytes!!").decode()
 SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-             message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 def alive(pid: int) -> bool:
@@ -74,9 +54,8 @@ class ExecutorProcess:
     env: dict[str, str]
     args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
-    _log: Any = None
+    _proc: Process | None = None
 
     def __post_init__(self) -> None:
         self.log_path = self.workdir / "executor.log"
@@ -89,55 +68,25 @@ class ExecutorProcess:
     def db(self) -> Path:
         return self.workdir / "executor.db"
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._proc.process if self._proc is not None else None
+
     def start(self) -> ExecutorProcess:
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
         command = [sys.executable, "-m", "scsync", "executor", "serve", "--db", str(self.db),
                    "--port", str(self.port), "--repo", str(self.repo), *self.args]
-        self.process = subprocess.Popen(command, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.monotonic() + 20
-        while True:
-            if self.process.poll() is not None:
-                self._reap()
-                raise AssertionError(f"executor exited at start:\n{self.log()}")
-            try:
-                with requests.get(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status_code == 200:
-                        return self
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(f"executor did not become healthy:\n{self.log()}")
-            time.sleep(0.05)
+        self._proc = Process(command, self.workdir, self.env, self.log_path,
+                             f"{self.url}/healthz").start()
+        return self
 
     def kill(self) -> None:
         """SIGKILL: the crash a restart must survive."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self._reap()
+        if self._proc is not None:
+            self._proc.kill()
 
     def stop(self) -> int | None:
         """SIGTERM and wait: a clean shutdown."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        code = self.process.returncode
-        self._reap()
-        return code
-
-    def _reap(self) -> None:
-        if self.process is not None:
-            self.process.wait()
-            self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        return self._proc.stop() if self._proc is not None else None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
