@@ -23,55 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from scsync.findings import Finding, json_pointer
-from scsync.manifest.yaml12 import CORE_TAGS, MAP, SEQ, STR, Resolver12, construct_scalar
+from scsync.findings import Finding
+from scsync.manifest.bounds import MAX_DEPTH, LoadProblem, check_expansion, check_nesting
+from scsync.manifest.build import Builder, DuplicateKeys
+from scsync.manifest.yaml12 import HAVE_LIBYAML, StrictParser
 from scsync.rules import RULES
 
 DEFAULT_MAX_BYTES = 1024 * 1024
-#: Expanded nodes one document may hold.  A manifest has a few dozen; a
-#: billion-laughs file needs billions.
-MAX_EXPANDED_NODES = 10_000
-#: Nesting deeper than this is certainly not a manifest (and would exhaust
-#: Python's recursion limit on construction).
-MAX_DEPTH = 64
-#: Below this many indicator bytes libyaml cannot nest deep enough to crash
-#: (it survives 100,000 levels); above it, nesting is measured before composing.
-_SAFE_INDICATORS = 10_000
 
 _BOM = b"\xef\xbb\xbf"
 # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _NULL_TAG = "tag:yaml.org,2002:null"
-_NESTING_BYTES = (b"[", b"{", b"-", b":", b"?")
-
-try:  # libyaml: ~10x faster than the pure parser
-    from yaml._yaml import CParser as _Parser
-
-    class _Loader(_Parser, Resolver12):
-        def __init__(self, stream: bytes) -> None:
-            _Parser.__init__(self, stream)
-            Resolver12.__init__(self)
-
-    HAVE_LIBYAML = True
-except ImportError:  # pragma: no cover - exercised only where libyaml is absent
-    from yaml.composer import Composer
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Loader(Reader, Scanner, Parser, Composer, Resolver12):  # type: ignore[no-redef]
-        def __init__(self, stream: bytes) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            Composer.__init__(self)
-            Resolver12.__init__(self)
-
-    HAVE_LIBYAML = False
-
 
 @dataclass(slots=True)
 class Document:
@@ -117,12 +82,6 @@ class LoadResult:
     findings: list[Finding]
 
 
-class _Problem(Exception):
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.message)
-        self.finding = finding
-
-
 def read_file(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Finding:
     """The file's bytes, or the finding that says why they cannot be had."""
     try:
@@ -149,9 +108,9 @@ def load_bytes(raw: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     """Parse one manifest file's bytes strictly."""
     try:
         return LoadResult(_load(raw, path, max_bytes), [])
-    except _Problem as problem:
+    except LoadProblem as problem:
         return LoadResult(None, [problem.finding])
-    except _DuplicateKeys as dups:
+    except DuplicateKeys as dups:
         return LoadResult(None, dups.findings)
 
 
@@ -164,36 +123,37 @@ def load_path(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadResult:
 
 def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     if len(raw) > max_bytes:
-        raise _Problem(_too_large(path, len(raw), max_bytes))
+        raise LoadProblem(_too_large(path, len(raw), max_bytes))
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     text = _decode(raw, path)
     if not text.strip():
-        raise _Problem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
-    _check_nesting(raw, path)
-    loader = _Loader(raw)
+        raise LoadProblem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
+    check_nesting(raw, path)
+    loader = StrictParser(raw)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise _Problem(_syntax_finding(exc, path, text)) from None
+        raise LoadProblem(_syntax_finding(exc, path, text)) from None
     except yaml.reader.ReaderError as exc:
-        raise _Problem(_reader_finding(exc, path, raw)) from None
+        raise LoadProblem(_reader_finding(exc, path, raw)) from None
     except yaml.YAMLError as exc:  # other unmarked errors are still syntax
-        raise _Problem(RULES["SC001"].finding(path, str(exc).strip(), line=1, column=1)) from None
+        finding = RULES["SC001"].finding(path, str(exc).strip(), line=1, column=1)
+        raise LoadProblem(finding) from None
     except RecursionError:  # the pure-Python parser on deep block nesting
-        raise _Problem(
+        raise LoadProblem(
             RULES["SC009"].finding(path, f"values nest deeper than {MAX_DEPTH} levels")
         ) from None
     finally:
         loader.dispose()
     if root is None:
-        raise _Problem(
+        raise LoadProblem(
             RULES["SC004"].finding(
                 path, "the file has only comments, no settings", line=1, column=1
             )
         )
     if isinstance(root, ScalarNode) and root.tag == _NULL_TAG:  # `---` and nothing, or `~`
-        raise _Problem(
+        raise LoadProblem(
             RULES["SC004"].finding(
                 path, "the document is empty: it has no settings", line=1, column=1
             )
@@ -201,17 +161,17 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     if not isinstance(root, MappingNode):
         kind = "a list" if isinstance(root, SequenceNode) else "a single value"
         line, col = root.start_mark.line + 1, root.start_mark.column + 1
-        raise _Problem(
+        raise LoadProblem(
             RULES["SC007"].finding(
                 path, f"the top level is {kind}, not a mapping of settings", line=line, column=col
             )
         )
     if b"*" in raw:  # only aliases can expand; most manifests have none
-        _check_expansion(root, path)
-    builder = _Builder(path, root)
+        check_expansion(root, path)
+    builder = Builder(path, root)
     data = builder.build(root, 0)
     if builder.duplicates:
-        raise _DuplicateKeys(builder.duplicates)
+        raise DuplicateKeys(builder.duplicates)
     assert isinstance(data, dict)
     return Document(path=path, data=data, root=root)
 
@@ -230,7 +190,7 @@ def _decode(raw: bytes, path: str) -> str:
             col = exc.start - (before.rfind(b"\n") + 1) + 1
             message = f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
             hint = "Re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)."
-        raise _Problem(
+        raise LoadProblem(
             RULES["SC003"].finding(path, message, line=line, column=col, hint=hint)
         ) from None
 
@@ -296,196 +256,3 @@ def _tab_indented(lines: list[str], index: int) -> bool:
 
 def _first_tab(line: str) -> int:
     return max(line.find("\t"), 0)
-
-
-def _check_nesting(raw: bytes, path: str) -> None:
-    """Refuse deeply nested collections before libyaml's composer sees them.
-
-    libyaml's composer recurses in C without a limit: 200,000 `[`, or as many
-    `- ` on one line, crash the process (a segfault, not an exception); 100,000
-    levels were measured to be survivable.  Every collection needs an indicator
-    byte (`[ { - : ?`), so a file with fewer than _SAFE_INDICATORS of them
-    cannot nest deep enough to crash, and the builder refuses anything deeper
-    than MAX_DEPTH.  Otherwise the parser's events, which come from a state
-    machine rather than recursion, are counted first (a second parse, paid
-    only by unusually large files).  Brackets in strings and comments are not
-    nesting, so they cannot trip this.
-    """
-    if sum(map(raw.count, _NESTING_BYTES)) <= _SAFE_INDICATORS:
-        return
-    parser = _Loader(raw)
-    depth = 0
-    try:
-        while not parser.check_event(StreamEndEvent):
-            event = parser.get_event()
-            if isinstance(event, CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH + 1:  # the root mapping is level 0 for the builder
-                    mark = event.start_mark
-                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                    raise _Problem(
-                        RULES["SC009"].finding(
-                            path, f"values nest deeper than {MAX_DEPTH} levels",
-                            line=line, column=col,
-                        )
-                    )
-            elif isinstance(event, CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # not well-formed: loading reports where
-    finally:
-        parser.dispose()
-
-
-def _check_expansion(root: Node, path: str) -> None:
-    """Refuse documents whose aliases expand past MAX_EXPANDED_NODES.
-
-    Sizes are memoised per node, so this is linear in the composed tree even
-    for an alias bomb (whose composed tree is small; only its expansion is huge).
-    """
-    sizes: dict[int, int] = {}
-
-    def size(node: Node, depth: int) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        if depth > MAX_DEPTH:
-            raise _too_deep(path, node)
-        total = 1
-        if isinstance(node, MappingNode):
-            for k, v in node.value:
-                total += size(k, depth + 1) + size(v, depth + 1)
-        elif isinstance(node, SequenceNode):
-            for item in node.value:
-                total += size(item, depth + 1)
-        if total > MAX_EXPANDED_NODES:
-            raise _Problem(
-                RULES["SC009"].finding(
-                    path,
-                    f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values",
-                    line=node.start_mark.line + 1, column=node.start_mark.column + 1,
-                )
-            )
-        sizes[id(node)] = total
-        return total
-
-    size(root, 0)
-
-
-def _too_deep(path: str, node: Node) -> _Problem:
-    return _Problem(
-        RULES["SC009"].finding(
-            path, f"values nest deeper than {MAX_DEPTH} levels",
-            line=node.start_mark.line + 1, column=node.start_mark.column + 1,
-        )
-    )
-
-
-class _DuplicateKeys(Exception):
-    def __init__(self, findings: list[Finding]) -> None:
-        super().__init__("duplicate keys")
-        self.findings = findings
-
-
-class _Builder:
-    """Turns nodes into plain dicts, lists and scalars, collecting duplicate keys.
-
-    This runs for every node of every file, so it carries no path along;
-    the rare error locates its node afterwards (`_pointer_of`).
-    """
-
-    def __init__(self, path: str, root: Node) -> None:
-        self.path = path
-        self.root = root
-        self.duplicates: list[Finding] = []
-
-    def build(self, node: Node, depth: int) -> Any:
-        kind = type(node)
-        if kind is ScalarNode:
-            if node.tag == STR:
-                return node.value
-            try:
-                return construct_scalar(node.tag, node.value)
-            except ValueError:
-                raise self._tag_problem(node) from None
-        if depth > MAX_DEPTH:
-            raise _too_deep(self.path, node)
-        if kind is SequenceNode:
-            if node.tag != SEQ:
-                raise self._tag_problem(node)
-            return [self.build(item, depth + 1) for item in node.value]
-        if node.tag != MAP:
-            raise self._tag_problem(node)
-        result: dict[str, Any] = {}
-        first_seen: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            if type(key_node) is not ScalarNode:
-                raise self._problem(
-                    "SC001", key_node, "a mapping key must be a plain string, not a list or mapping"
-                )
-            if key_node.tag != STR:  # a tagged key (`!foo key:`) is refused like a value
-                try:
-                    construct_scalar(key_node.tag, key_node.value)
-                except ValueError:
-                    raise self._tag_problem(key_node) from None
-            key = key_node.value
-            if key in first_seen:
-                self._duplicate(key, first_seen[key], key_node)
-                continue
-            first_seen[key] = key_node
-            result[key] = self.build(value_node, depth + 1)
-        return result
-
-    def _duplicate(self, key: str, first: Node, again: Node) -> None:
-        self.duplicates.append(
-            RULES["SC002"].finding(
-                self.path,
-                f"duplicate key '{key}': first defined on line {first.start_mark.line + 1}, "
-                f"again on line {again.start_mark.line + 1}",
-                line=again.start_mark.line + 1,
-                column=again.start_mark.column + 1,
-                pointer=_pointer_of(self.root, first),
-                hint="Keep one of the two; YAML tools disagree on which one wins.",
-            )
-        )
-
-    def _tag_problem(self, node: Node) -> _Problem:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        if node.tag in CORE_TAGS and isinstance(node, ScalarNode):
-            message = f"'{node.value}' is not a valid {tag} value (YAML 1.2)"
-        else:
-            message = f"the tag '{tag}' is not supported here"
-        return self._problem("SC011", node, message)
-
-    def _problem(self, rule_id: str, node: Node, message: str) -> _Problem:
-        return _Problem(
-            RULES[rule_id].finding(
-                self.path, message,
-                line=node.start_mark.line + 1, column=node.start_mark.column + 1,
-                pointer=_pointer_of(self.root, node),
-            )
-        )
-
-
-def _pointer_of(root: Node, target: Node) -> str:
-    """JSON pointer of `target` (a value, or a key: its mapping entry) within `root`."""
-
-    def search(node: Node, parts: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
-        if node is target:
-            return parts
-        if isinstance(node, MappingNode):
-            for k, v in node.value:
-                label = k.value if isinstance(k, ScalarNode) else "?"
-                if k is target:
-                    return (*parts, label) if isinstance(k, ScalarNode) else parts
-                found = search(v, (*parts, label))
-                if found is not None:
-                    return found
-        elif isinstance(node, SequenceNode):
-            for i, item in enumerate(node.value):
-                found = search(item, (*parts, i))
-                if found is not None:
-                    return found
-        return None
-
-    return json_pointer(search(root, ()) or ())
