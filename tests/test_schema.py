@@ -334,6 +334,15 @@ def test_a_bad_api_name_gets_an_example(api_name: str, example: str) -> None:
     assert f.hint == f"for example '{example}'"
 
 
+@pytest.mark.parametrize("api_name", ["a", "a" * 65])
+def test_an_api_name_of_the_wrong_length_is_one_finding_not_two(api_name: str) -> None:
+    # The pattern carries the length rule; a separate minLength/maxLength would
+    # report the same mistake twice on the same node.
+    f = one(HEAD.replace("api_name: schema_test", f"api_name: {api_name}"))
+    assert (f.rule, f.pointer) == ("SC025", "/api_name")
+    assert "2 to 64 characters" in f.message
+
+
 @pytest.mark.parametrize("api_name", ["ab", "a" * 64, "x_1", "hubspot_contacts_v2"])
 def test_good_api_names(api_name: str) -> None:
     assert schema_findings(HEAD.replace("api_name: schema_test", f"api_name: {api_name}")) == []

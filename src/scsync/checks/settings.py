@@ -32,9 +32,11 @@ def description(doc: Document) -> Iterator[Finding]:
     """SC040: a missing or very short description."""
     text = doc.data.get("description")
     if text is None:
+        # At the settings' first line, after any leading comments.
+        mark = doc.root.start_mark
         yield RULES["SC040"].finding(
             doc.path, "no description: people and AI tools cannot tell what this connector does",
-            line=1, column=1, pointer="",
+            line=mark.line + 1, column=mark.column + 1, pointer="",
         )
     elif isinstance(text, str) and len(text.strip()) < MIN_DESCRIPTION:
         yield RULES["SC040"].finding(
