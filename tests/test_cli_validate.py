@@ -387,3 +387,29 @@ def test_parallel_runs_find_exactly_what_a_serial_run_finds(
 def test_in_process_and_subprocess_agree(run_cli: RunCli, run_main: RunCli) -> None:
     args = ("validate", "-f", "json", INVALID / "status_trailing_space.yaml", VALID / "paused.yaml")
     assert run_main(*args) == run_cli(*args)
+
+
+def test_ignore_drops_warnings_and_notices_but_never_errors(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "connectors"
+    folder.mkdir()
+    # A paused connector (SC042 notice) in a file not named after it (SC045 notice),
+    # without a description (SC040 warning).
+    (folder / "other_name.yaml").write_text(
+        "apiVersion: scsync/v1\nkind: SmartConnector\napi_name: paused_one\n"
+        "name: Paused One\nstatus: Operational\nmax_concurrent_executions: 0\n"
+    )
+    code, out, _ = run_cli("validate", "--strict", "connectors")
+    assert code == 1 and "SC040" in out and "SC042" in out and "SC045" in out
+
+    code, out, _ = run_cli("validate", "--strict", "--ignore", "SC040,sc045",
+                           "--ignore", "SC042", "connectors")
+    assert code == 0
+    assert out == "1 file checked, passed: no problems\n"
+
+    code, _, err = run_cli("validate", "--ignore", "SC050", "connectors")
+    assert code == 2
+    assert "SC050: duplicate-api-name is an error and cannot be ignored" in err
+    code, _, err = run_cli("validate", "--ignore", "SC999", "connectors")
+    assert code == 2 and "no such rule" in err and "Traceback" not in err

@@ -12,6 +12,7 @@ from scsync.errors import UsageError
 from scsync.findings import Severity
 from scsync.manifest.loader import DEFAULT_MAX_BYTES
 from scsync.report import Report
+from scsync.rules import RULES
 
 DEFAULT_PATH = "connectors"
 
@@ -33,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     parser.add_argument(
+        "--ignore", action="append", default=[], metavar="RULE",
+        help="drop findings of this warning or notice rule, e.g. SC045 (repeatable; "
+        "errors cannot be ignored)",
+    )
+    parser.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, metavar="N",
         help=f"refuse files larger than N bytes (default {DEFAULT_MAX_BYTES})",
     )
@@ -50,13 +56,30 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-bytes must be a positive number of bytes")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+    ignored = _ignored_rules(args.ignore)
     paths = args.paths or [DEFAULT_PATH]
     schema = load_schema(args.schema)
     result = validate(paths, schema=schema, max_bytes=args.max_bytes, jobs=args.jobs)
     failing = frozenset({Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR})
-    report = Report(command="validate", files=result.files, findings=result.findings,
-                    failing=failing)
+    findings = [f for f in result.findings if f.rule not in ignored]
+    report = Report(command="validate", files=result.files, findings=findings, failing=failing)
     if not result.files:
         sys.stderr.write(f"scsync: no manifests (*.yaml, *.yml) found in {', '.join(paths)}\n")
     emit(report, args)
     return 0 if report.passed else 1
+
+
+def _ignored_rules(values: list[str]) -> frozenset[str]:
+    """Rule ids from --ignore; an unknown id or an error rule is a usage error.
+
+    Errors stay unignorable: an invalid manifest must never pass CI because a
+    flag was copied from somewhere.
+    """
+    ids = frozenset(v.strip().upper() for value in values for v in value.split(",") if v.strip())
+    for rule_id in sorted(ids):
+        rule = RULES.get(rule_id)
+        if rule is None:
+            raise UsageError(f"--ignore {rule_id}: no such rule (`scsync rules` lists them)")
+        if rule.severity is Severity.ERROR:
+            raise UsageError(f"--ignore {rule_id}: {rule.name} is an error and cannot be ignored")
+    return ids
