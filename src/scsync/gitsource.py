@@ -12,7 +12,9 @@ typical one: a shallow CI clone that lacks the base branch).
 
 from __future__ import annotations
 
+import functools
 import os
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import git
 
-from scsync.errors import GitError
+from scsync.errors import GitError, UsageError
 from scsync.manifest.discover import SUFFIXES
 
 #: Modes of regular files; symlinks (120000) and submodules (160000) hold no manifest.
@@ -71,9 +73,26 @@ class GrepHit:
     text: str
 
 
+@functools.lru_cache(maxsize=64)
+def normalize_folder(folder: str) -> str:
+    """A folder as git spells paths: no `./`, no trailing `/`; "" for the whole repository.
+
+    git paths never start with `./`, so `--folder ./connectors` used as a prefix
+    matched nothing and every manifest looked hidden (a name starting with '.').
+    """
+    path = posixpath.normpath(folder.strip() or ".").lstrip("/")
+    if path in (".", ""):
+        return ""
+    if path == ".." or path.startswith("../"):
+        raise UsageError(f"--folder {folder}: the folder is outside the repository "
+                         "(give it relative to the repository root, e.g. connectors)")
+    return path
+
+
 def is_manifest_path(path: str, folder: str) -> bool:
     """The rule `scsync validate` applies on disk: YAML files, nothing hidden."""
-    prefix = folder.strip("/") + "/" if folder.strip("/") else ""
+    folder = normalize_folder(folder)
+    prefix = folder + "/" if folder else ""
     if not path.startswith(prefix) or not path.endswith(SUFFIXES):
         return False
     return not any(part.startswith(".") for part in path[len(prefix):].split("/"))
@@ -192,8 +211,8 @@ class Repository:
         """What changed from `base` to `head` under `folder`, renames paired by git."""
         args = ["diff-tree", "-r", "-z", "-M", "--no-commit-id", "--no-abbrev", "--raw",
                 base, head]
-        if folder.strip("/"):
-            args += ["--", folder.strip("/") + "/"]
+        if folder := normalize_folder(folder):
+            args += ["--", folder + "/"]
         try:
             out = self._git(*args)
         except git.GitCommandError as exc:
@@ -212,12 +231,21 @@ class Repository:
             raise GitError("git is not installed or not on PATH") from None
         return data
 
+    def is_folder(self, commit: str, folder: str) -> bool:
+        """Whether `folder` (normalised; "" is the root) is a folder in the tree of `commit`."""
+        try:
+            kind = self._git("cat-file", "-t", f"{commit}:{normalize_folder(folder)}")
+        except git.GitCommandError:
+            return False
+        return kind.strip() == "tree"
+
     def read_blob(self, commit: str, path: str) -> bytes:
         return self.read_object(f"{commit}:{path}")
 
     def manifest_paths(self, commit: str, folder: str = "connectors") -> dict[str, str]:
         """Every manifest under `folder` at `commit`: path -> blob id."""
-        out = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", folder.strip("/"))
+        folder = normalize_folder(folder)
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".")
         found: dict[str, str] = {}
         for entry in filter(None, out.split("\0")):
             meta, path = entry.split("\t", 1)
@@ -240,8 +268,8 @@ class Repository:
         for string in strings:
             args += ["-e", string]
         args += [commit, "--"]
-        if folder.strip("/"):
-            args.append(folder.strip("/") + "/")
+        if folder := normalize_folder(folder):
+            args.append(folder + "/")
         try:
             out = self._git(*args)
         except git.GitCommandError as exc:

@@ -179,6 +179,43 @@ def test_only_the_manifest_folder_is_reviewed(repo: Repo) -> None:
     assert [c["connector"] for c in repo.review(folder="elsewhere").changes] == ["x_connector"]
 
 
+@pytest.mark.parametrize("folder", ["./connectors", "connectors/", "./connectors/",
+                                    "connectors/../connectors"])
+def test_folder_spelled_with_dot_slash_or_trailing_slash(repo: Repo, folder: str) -> None:
+    repo.hubspot(status="Inactive")
+    repo.commit()
+    assert [c["connector"] for c in repo.review(folder=folder).changes] == ["hubspot_contacts"]
+    assert [f.rule for f in repo.review(folder=folder).findings] == ["SC102"]
+
+
+@pytest.mark.parametrize("folder", [".", "./", ""])
+def test_folder_dot_is_the_whole_repository(repo: Repo, folder: str) -> None:
+    repo.manifest("elsewhere/x_connector.yaml", "x_connector")
+    repo.hubspot(status="Inactive")
+    repo.commit()
+    result = repo.review(folder=folder)
+    assert [c["connector"] for c in result.changes] == ["hubspot_contacts", "x_connector"]
+    assert result.ignored == []
+
+
+def test_folder_missing_from_both_trees_is_a_usage_error(repo: Repo, run_main: RunCli) -> None:
+    repo.hubspot(status="Inactive")
+    repo.commit()
+    code, out, err = run_main("diff", "HEAD~1", "--folder", "./conectors", cwd=repo.path)
+    assert (code, out) == (2, "")
+    assert err.startswith("scsync: error: --folder ./conectors: no folder 'conectors' in "
+                          "HEAD~1 or HEAD")
+    code, _, err = run_main("diff", "HEAD~1", "--folder", "../connectors", cwd=repo.path)
+    assert code == 2 and "outside the repository" in err
+    # a folder that only one side has is reviewed: every manifest in it was added or deleted
+    repo.move("connectors", "manifests")
+    repo.commit()
+    assert run_main("diff", "HEAD~1", "--folder", "connectors/", cwd=repo.path)[0] == 0
+    code, out, _ = run_main("diff", "HEAD~2", "--folder", "./manifests", "--format", "text",
+                            cwd=repo.path)
+    assert "+ hubspot_contacts (added)" in out and "+ web_leads (added)" in out
+
+
 @pytest.mark.parametrize(
     ("base", "message"),
     [

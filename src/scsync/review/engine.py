@@ -23,6 +23,7 @@ from scsync.checks.crossfile import Identity, fold_name
 from scsync.checks.pipeline import FileChecker
 from scsync.checks.schema import load_schema
 from scsync.diff import Diff, comparable, diff
+from scsync.errors import UsageError
 from scsync.findings import Finding, Severity
 from scsync.gitsource import (
     Change,
@@ -30,6 +31,7 @@ from scsync.gitsource import (
     Repository,
     is_manifest_path,
     is_regular_file,
+    normalize_folder,
     open_repo,
 )
 from scsync.manifest.discover import SUFFIXES
@@ -63,14 +65,30 @@ def review(
     checker = FileChecker(options.schema or load_schema(), options.max_bytes)
     with open_repo(repo) as git:
         revisions = git.resolve_range(base, head)
-        changes, ignored = _manifest_changes(
-            git.changed_paths(revisions.base, revisions.head, options.folder), options.folder
-        )
+        folder = normalize_folder(options.folder)
+        changed = git.changed_paths(revisions.base, revisions.head, folder)
+        if not changed:
+            _check_folder(git, revisions, options.folder)
+        changes, ignored = _manifest_changes(changed, folder)
         old = _load(git, checker, ((c.old_path, c.old_blob) for c in changes))
         new = _load(git, checker, ((c.new_path, c.new_blob) for c in changes))
-        duplicates = _duplicates(git, checker, revisions, new, options.folder)
+        duplicates = _duplicates(git, checker, revisions, new, folder)
     pairs = pairing.pair(changes, old, new)
     return _assemble(revisions, pairs, duplicates, ignored, options.allow_api_name_changes)
+
+
+def _check_folder(git: Repository, revisions: Range, folder: str) -> None:
+    """A mistyped --folder must not pass as "nothing changed", as validate refuses a missing path.
+
+    Only asked when the diff under it is empty: a folder with changes exists.
+    """
+    path = normalize_folder(folder)
+    if path and not any(git.is_folder(rev, path) for rev in (revisions.base, revisions.head)):
+        raise UsageError(
+            f"--folder {folder}: no folder '{path}' in {revisions.base_rev} or "
+            f"{revisions.head_rev} (the manifest folder, relative to the repository root; "
+            "'.' is the whole repository)"
+        )
 
 
 def _manifest_changes(
