@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -139,6 +141,25 @@ def test_invalid_head_manifest_reports_its_validation_findings(repo: Repo) -> No
     [change] = result.changes
     status = next(r for r in change["rows"] if r["field"] == "status")
     assert (status["after"], status["severity"]) == ("operational", "error")
+
+
+@pytest.mark.parametrize("field", ["status", "api_name"])
+@pytest.mark.parametrize("value", [["Operational"], {"a": 1}])
+def test_non_scalar_status_or_api_name_is_reported_not_a_crash(
+    repo: Repo, run_main: RunCli, field: str, value: object
+) -> None:
+    def with_value(relpath: str) -> str:
+        text = (repo.path / relpath).read_text()
+        return re.sub(rf"(?m)^{field}: .*$", f"{field}: {json.dumps(value)}", text)
+
+    repo.manifest("connectors/fresh.yaml", "fresh")  # a new connector
+    repo.commit("odd values", {HUBSPOT: with_value(HUBSPOT),  # changed in place
+                               "connectors/fresh.yaml": with_value("connectors/fresh.yaml")})
+    code, out, err = run_main("diff", "HEAD~1", "--format", "text", cwd=repo.path)
+    assert (code, "Traceback" in err) == (1, False), err
+    assert "error[SC02" in out  # the head's schema findings are shown
+    assert run_main("diff", "HEAD~1", "--format", "text", "--allow-api-name-change",
+                    "hubspot_contacts:fresh", cwd=repo.path)[0] == 1
 
 
 def test_head_that_is_not_yaml_any_more(repo: Repo) -> None:
