@@ -413,3 +413,74 @@ def test_ignore_drops_warnings_and_notices_but_never_errors(
     assert "SC050: duplicate-api-name is an error and cannot be ignored" in err
     code, _, err = run_cli("validate", "--ignore", "SC999", "connectors")
     assert code == 2 and "no such rule" in err and "Traceback" not in err
+
+
+HEADER = "apiVersion: scsync/v1\nkind: SmartConnector\napi_name: {api}\nname: {api}\n" \
+    "status: Operational\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # a long value is measured, not quoted whole
+        ("description: " + "d" * 2100 + "\n",
+         "error[SC024] description has 2,100 characters; the most allowed is 2,000"),
+        # control characters in a key are escaped, never sent raw to the terminal
+        ('"foo\\u0001\\u001b[31mRED": 1\n',
+         "error[SC021] unknown key 'foo\\x01\\x1b[31mRED' at the top level"),
+        # YAML 1.1 merge keys are named for what they are
+        ("<<: {a: 1}\n", "hint: merge keys (`<<`) are YAML 1.1 and are not expanded here"),
+        # an alias cycle is named, not reported as deep nesting
+        ("job: &j {command: [a], env: *j}\n",
+         "error[SC009] an alias refers to a value that contains it"),
+    ],
+    ids=["long-value", "control-characters", "merge-key", "alias-cycle"],
+)
+def test_hostile_values_get_short_safe_precise_messages(
+    run_cli: RunCli, tmp_path: Path, extra: str, expected: str
+) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(HEADER.format(api="hostile") + extra)
+    code, out, err = run_cli("validate", path)
+    assert code == 1 and "Traceback" not in err
+    assert expected in out
+    assert max(len(line) for line in out.splitlines()) < 400
+    assert "\x1b" not in out and "\x01" not in out
+
+
+def test_junit_stays_well_formed_xml_with_control_characters(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    import xml.dom.minidom
+
+    (tmp_path / "ctl.yaml").write_text(HEADER.format(api="ctl") + '"k\\u0001": 1\n')
+    code, out, _ = run_cli("validate", "--format", "junit", tmp_path / "ctl.yaml")
+    assert code == 1
+    document = xml.dom.minidom.parseString(out)  # noqa: S318 - our own output; raises on bad XML
+    assert "unknown key 'k\\x01'" in document.getElementsByTagName("failure")[0].firstChild.data
+
+
+def test_a_schema_whose_ref_leads_nowhere_is_a_usage_error(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    (tmp_path / "bad.json").write_text('{"$ref": "#/definitions/nope"}')
+    (tmp_path / "m.yaml").write_text(HEADER.format(api="m"))
+    code, _, err = run_cli("validate", "--schema", tmp_path / "bad.json", tmp_path / "m.yaml")
+    assert code == 2
+    assert "has a $ref that leads nowhere: '#/definitions/nope'" in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_sarif_columns_are_declared_as_code_points(run_cli: RunCli, tmp_path: Path) -> None:
+    # The unknown key 'timeout' sits after two astral characters, which
+    # are 2 code points but 4 UTF-16 units: the run must say which one it counts.
+    (tmp_path / "emoji.yaml").write_text(
+        HEADER.format(api="emoji") + 'job: {command: ["😀😀"], timeout: 1}\n', "utf-8"
+    )
+    code, out, _ = run_cli("validate", "--format", "sarif", tmp_path / "emoji.yaml")
+    assert code == 1
+    run = json.loads(out)["runs"][0]
+    assert run["columnKind"] == "unicodeCodePoints"
+    region = next(r for r in run["results"] if r["ruleId"] == "SC021")["locations"][0][
+        "physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (6, 24)  # UTF-16 would say 26

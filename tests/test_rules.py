@@ -86,7 +86,7 @@ TRIGGERS: dict[str, Trigger] = {
     "SC023": Trigger({"c/aa.yaml": manifest("aa").replace(b"Operational", b"Active")}, E,
                      "c/aa.yaml:6:9", "status is 'Active'"),
     "SC024": Trigger({"c/aa.yaml": manifest("aa", "job:\n  command: [a]\n  timeout_seconds: 0\n")},
-                     E, "c/aa.yaml:9:20", "less than the minimum of 1"),
+                     E, "c/aa.yaml:9:20", "job.timeout_seconds is 0; the smallest allowed is 1"),
     "SC025": Trigger({"c/aa.yaml": manifest("aa", "additional_notification_email: ops\n")}, E,
                      "c/aa.yaml:7:32", "must be one email address"),
     "SC029": Trigger({"c/aa.yaml": manifest("aa", "max_concurrent_executions: 3\n"

@@ -103,12 +103,40 @@ def load_schema(path: str | None = None) -> dict[str, Any]:
 
     try:
         validator_for(schema).check_schema(schema)
+        _check_refs(schema, path)
     except SchemaError as exc:
         where = json_pointer(list(exc.absolute_path)) or "/"
         raise SchemaLoadError(
             f"the schema {path} is not a valid JSON Schema at {where}: {exc.message}"
         ) from None
     return schema
+
+
+def _check_refs(schema: dict[str, Any], path: str) -> None:
+    """Every `$ref` must resolve now, not halfway through a run (as an internal error)."""
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    resource = Resource.from_contents(schema, default_specification=DRAFT202012)
+    resolver = Registry().with_resource("", resource).resolver(base_uri=resource.id() or "")
+    for ref in _refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            raise SchemaLoadError(
+                f"the schema {path} has a $ref that leads nowhere: {ref!r} (scsync resolves "
+                "references within the schema file only)"
+            ) from None
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for item in node for r in _refs(item)]
+    return []
 
 
 class SchemaChecker:
@@ -183,8 +211,33 @@ def _field_label(parts: list[str | int]) -> str:
         return "the document"
     text = str(parts[0])
     for p in parts[1:]:
-        text += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return text
+        text += f"[{p}]" if isinstance(p, int) else f".{_printable(str(p))}"
+    return _printable(text)
+
+
+def _printable(text: str) -> str:
+    """User text made safe for one line of a terminal, a log or XML: escapes, not bytes."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value quoted for a message, control characters escaped, cut when long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[: limit - 1]}…{size}"
+
+
+_LIMIT_WORDS = {
+    "minLength": ("characters", "fewest"), "maxLength": ("characters", "most"),
+    "minItems": ("items", "fewest"), "maxItems": ("items", "most"),
+    "minProperties": ("entries", "fewest"), "maxProperties": ("entries", "most"),
+}
+_BOUND_WORDS = {
+    "minimum": "the smallest allowed is", "maximum": "the largest allowed is",
+    "exclusiveMinimum": "it must be more than", "exclusiveMaximum": "it must be less than",
+}
 
 
 def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
@@ -205,14 +258,16 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         for key in extras:
             line, col = doc.locate([*parts, key], key=True)
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = (
-                f"did you mean '{close[0]}'?"
-                if close
-                else "allowed keys: " + ", ".join(allowed)
-            )
+            if key == "<<":
+                hint = ("merge keys (`<<`) are YAML 1.1 and are not expanded here; "
+                        "write the values out")
+            elif close:
+                hint = f"did you mean '{close[0]}'?"
+            else:
+                hint = "allowed keys: " + ", ".join(allowed)
             out.append(
                 rule.finding(
-                    doc.path, f"unknown key '{key}' {where}", line=line, column=col,
+                    doc.path, f"unknown key {_shown(key)} {where}", line=line, column=col,
                     pointer=json_pointer([*parts, key]), hint=hint,
                 )
             )
@@ -223,7 +278,8 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         line, col = doc.locate([*parts, value], key=True)
         return [
             rule.finding(
-                doc.path, f"the key {value!r} in {label} is not allowed: {error.message}",
+                doc.path,
+                f"the key {_shown(value)} in {label} is not allowed: {_cut(error.message)}",
                 line=line, column=col, pointer=json_pointer([*parts, value]),
             )
         ]
@@ -252,9 +308,9 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         allowed_values = list(expected) if keyword == "enum" else [expected]
         shown = ", ".join(repr(v) for v in allowed_values)
         message = (
-            f"{label} is {value!r}; it must be one of {shown}"
+            f"{label} is {_shown(value)}; it must be one of {shown}"
             if keyword == "enum"
-            else f"{label} is {value!r}; it must be {shown}"
+            else f"{label} is {_shown(value)}; it must be {shown}"
         )
         return [
             rule.finding(
@@ -267,13 +323,28 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         words = _PATTERN_WORDS.get(field, f"must match the pattern {expected}")
         return [
             rule.finding(
-                doc.path, f"{label} {words}; got {value!r}", line=line, column=col,
+                doc.path, f"{label} {words}; got {_shown(value)}", line=line, column=col,
                 pointer=pointer, hint=_pattern_hint(field, value),
             )
         ]
 
-    return [rule.finding(doc.path, f"{label}: {error.message}", line=line, column=col,
+    if keyword in _LIMIT_WORDS and isinstance(value, str | list | dict):
+        unit, end = _LIMIT_WORDS[keyword]
+        message = f"{label} has {len(value):,} {unit}; the {end} allowed is {expected:,}"
+        return [rule.finding(doc.path, message, line=line, column=col, pointer=pointer)]
+
+    if keyword in _BOUND_WORDS and isinstance(value, int | float):
+        message = f"{label} is {value}; {_BOUND_WORDS[keyword]} {expected}"
+        return [rule.finding(doc.path, message, line=line, column=col, pointer=pointer)]
+
+    return [rule.finding(doc.path, f"{label}: {_cut(error.message)}", line=line, column=col,
                          pointer=pointer)]
+
+
+def _cut(message: str, limit: int = 200) -> str:
+    """A validator's own message (it quotes the whole value), one line and bounded."""
+    text = _printable(message)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _missing_key(error: ValidationError) -> str:

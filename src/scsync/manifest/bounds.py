@@ -80,13 +80,23 @@ def check_expansion(root: Node, path: str) -> None:
     for an alias bomb (whose composed tree is small; only its expansion is huge).
     """
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the current path: meeting one again is a cycle
 
     def size(node: Node, depth: int) -> int:
         known = sizes.get(id(node))
         if known is not None:
             return known
+        if id(node) in open_nodes:
+            raise LoadProblem(
+                RULES["SC009"].finding(
+                    path, "an alias refers to a value that contains it (the value would be "
+                    "infinite)",
+                    line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                )
+            )
         if depth > MAX_DEPTH:
             raise too_deep(path, node)
+        open_nodes.add(id(node))
         total = 1
         if isinstance(node, MappingNode):
             for k, v in node.value:
@@ -102,6 +112,7 @@ def check_expansion(root: Node, path: str) -> None:
                     line=node.start_mark.line + 1, column=node.start_mark.column + 1,
                 )
             )
+        open_nodes.discard(id(node))
         sizes[id(node)] = total
         return total
 

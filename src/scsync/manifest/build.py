@@ -71,7 +71,7 @@ class Builder:
         self.duplicates.append(
             RULES["SC002"].finding(
                 self.path,
-                f"duplicate key '{key}': first defined on line {first.start_mark.line + 1}, "
+                f"duplicate key {_quoted(key)}: first defined on line {first.start_mark.line + 1}, "
                 f"again on line {again.start_mark.line + 1}",
                 line=again.start_mark.line + 1,
                 column=again.start_mark.column + 1,
@@ -120,3 +120,8 @@ def pointer_of(root: Node, target: Node) -> str:
         return None
 
     return json_pointer(search(root, ()) or ())
+
+
+def _quoted(key: str) -> str:
+    # Keys reach terminals, logs and XML reports: escape what cannot be shown.
+    return f"'{key}'" if key.isprintable() else repr(key)

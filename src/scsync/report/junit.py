@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from scsync.findings import Finding
 from scsync.report.base import Report, Reporter, register
 
+# Characters XML 1.0 cannot carry at all, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 def _line(f: Finding) -> str:
     text = f"{f.location()}: {f.severity.value}[{f.rule}] {f.message}"
-    return text + (f"\n    hint: {f.hint}" if f.hint else "")
+    return _xml_text(text + (f"\n    hint: {f.hint}" if f.hint else ""))
 
 
 @register
@@ -31,13 +39,13 @@ class JunitReporter(Reporter):
                               tests=str(len(files)), failures=str(failed), errors="0")
         for path in files:
             case = ET.SubElement(suite, "testcase", classname=f"scsync.{report.command}",
-                                 name=path, file=path)
+                                 name=_xml_text(path), file=_xml_text(path))
             failing = [f for f in by_file[path] if f.severity in report.failing]
             others = [f for f in by_file[path] if f.severity not in report.failing]
             if failing:
                 failure = ET.SubElement(
                     case, "failure", type=failing[0].rule,
-                    message=f"{len(failing)} problem(s); first: {failing[0].message}",
+                    message=_xml_text(f"{len(failing)} problem(s); first: {failing[0].message}"),
                 )
                 failure.text = "\n".join(_line(f) for f in failing)
             if others:

@@ -72,6 +72,9 @@ class SarifReporter(Reporter):
                             "rules": rules,
                         }
                     },
+                    # Columns count code points (Python's str), not SARIF's default
+                    # UTF-16 code units: say so, or an emoji shifts every column after it.
+                    "columnKind": "unicodeCodePoints",
                     "results": results,
                 }
             ],
