@@ -35,6 +35,14 @@ _NULL_SHA = "0" * 40
 _FULL_HISTORY_HINT = "in GitHub Actions, check out with actions/checkout and fetch-depth: 0"
 _BRANCH = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]*")
 _SHA = re.compile(r"[0-9a-f]{7,40}")
+#: `git -c` options that undo the grep config a user may have (see Repository.grep)
+_GREP_CONFIG = tuple(
+    arg
+    for setting in ("grep.column=false", "grep.lineNumber=true", "grep.fullName=true",
+                    "grep.patternType=fixed", "grep.extendedRegexp=false", "color.grep=never",
+                    "color.ui=never")
+    for arg in ("-c", setting)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +269,12 @@ class Repository:
 
         Fixed strings, not regular expressions: git's fixed-string search keeps its
         speed with many strings and with ignore_case, where its regex engine does not.
+        The output format is pinned on the command line: a user's grep.column,
+        grep.fullName, grep.patternType or color config would otherwise change
+        the records and the duplicate check would silently find nothing.
         """
-        args = ["grep", "-n", "-z", "-I", "-F", "--no-color"]
+        args = [*_GREP_CONFIG, "grep", "-n", "--no-column", "-z", "-I", "-F", "--no-color",
+                "--full-name"]
         if ignore_case:
             args.append("-i")
         for string in strings:
@@ -280,7 +292,8 @@ class Repository:
         prefix = commit + ":"
         for record in out.split("\n"):
             parts = record.split("\0", 2)
-            if len(parts) == 3:
+            # path NUL line NUL text; anything else is not a hit of this format
+            if len(parts) == 3 and parts[0].startswith(prefix) and parts[1].isdigit():
                 hits.append(GrepHit(parts[0].removeprefix(prefix), int(parts[1]), parts[2]))
         return hits
 

@@ -170,7 +170,22 @@ def test_head_that_is_not_yaml_any_more(repo: Repo) -> None:
     assert result.changes[0]["change"] == "unreadable"
 
 
-def test_duplicate_names_against_the_unchanged_rest_of_the_head_tree(repo: Repo) -> None:
+@pytest.mark.parametrize("config", [
+    {},
+    {"grep.column": "true"},
+    {"grep.lineNumber": "false", "grep.fullName": "true"},
+    {"grep.patternType": "perl"},
+    {"grep.extendedRegexp": "true"},
+    {"color.grep": "always", "color.ui": "always"},
+    {"grep.column": "true", "grep.lineNumber": "true", "color.grep": "always"},
+], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "none")
+def test_duplicate_names_against_the_unchanged_rest_of_the_head_tree(
+    repo: Repo, config: dict[str, str]
+) -> None:
+    with repo.gitpython.config_writer() as writer:  # a user's git config must not matter
+        for key, value in config.items():
+            section, option = key.split(".")
+            writer.set_value(section, option, value)
     repo.manifest("connectors/copy.yaml", "web_leads", name="HubSpot  contacts")
     repo.commit()
     result = repo.review()
