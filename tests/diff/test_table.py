@@ -53,6 +53,33 @@ def test_renamed_file_with_api_name_change_found_by_git(repo: Repo) -> None:
     assert change["base"] == {"path": HUBSPOT, "api_name": "hubspot_contacts"}
 
 
+def test_git_rename_of_two_unrelated_templated_connectors_also_warns_of_the_deletion(
+    repo: Repo,
+) -> None:
+    # the same template: git pairs them as a rename, but api_name and name both differ
+    repo.delete(HUBSPOT)
+    repo.manifest("connectors/salesforce_leads.yaml", "salesforce_leads", **HUBSPOT_FIELDS)
+    repo.commit()
+    result = repo.review()
+    [change] = result.changes
+    assert change["paired_by"] == "rename" and change["breaking"]
+    f = only(result, "SC100")
+    assert (f.severity, f.path) == (E, "connectors/salesforce_leads.yaml")
+    assert "name changes too" in f.message and "two different connectors" in f.message
+    deleted = only(result, "SC101")
+    assert (deleted.severity, deleted.path, deleted.line) == (W, HUBSPOT, 0)
+    assert "'hubspot_contacts' is deleted" in deleted.message
+    added = only(result, "SC111")
+    assert (added.severity, added.path, added.line) == (N, "connectors/salesforce_leads.yaml", 3)
+    assert "new connector 'salesforce_leads'" in added.message
+
+    accepted = repo.review(allow_api_name_changes=frozenset({("hubspot_contacts",
+                                                               "salesforce_leads")}))
+    assert only(accepted, "SC100").severity is N
+    assert only(accepted, "SC101").severity is W  # accepting the name does not hide it
+    assert accepted.report().passed and not accepted.report(frozenset({E, W})).passed
+
+
 def test_delete_and_add_of_the_same_connector_paired_by_name(repo: Repo) -> None:
     # rewritten past git's 50% similarity: only the name says it is the same connector
     repo.delete(HUBSPOT)

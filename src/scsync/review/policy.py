@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scsync.checks.crossfile import fold_name
 from scsync.diff import Diff, DiffItem, Field, Operation
 from scsync.findings import Finding, Severity
 from scsync.manifest.model import EXECUTABLE
-from scsync.review.pairing import Pair, PairedBy
+from scsync.review.pairing import Pair, PairedBy, Side
 from scsync.rules import RULES, Rule, register
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
@@ -68,11 +69,14 @@ class _Context:
     head: dict[str, Any]
     allow: Allowances
 
-    def finding(self, rule_id: str, item: DiffItem | None, message: str, **kw: Any) -> Finding:
-        side = self.pair.head or self.pair.base
+    def finding(
+        self, rule_id: str, item: DiffItem | None, message: str, *, on_base: bool = False,
+        **kw: Any,
+    ) -> Finding:
+        side = self.pair.base if on_base else self.pair.head or self.pair.base
         assert side is not None
         line, column = _place(side, item.field if item else ("api_name",))
-        if self.pair.head is None:
+        if side is not self.pair.head:
             line = column = 0  # the file is gone: annotate the base path as a whole
         pointer = item.pointer if item else "/api_name"
         return RULES[rule_id].finding(side.path, message, line=line, column=column,
@@ -91,7 +95,29 @@ def assess(pair: Pair, items: Diff, allow: Allowances = frozenset()) -> list[Fin
     out: list[Finding] = []
     for item in items:
         out.extend(_BY_FIELD.get(item.field[0], _other)(ctx, item))
+    if _maybe_two_connectors(pair):
+        # SC100 stays (the spec: a git-paired rename whose api_name changes), but
+        # if git paired two different connectors the deletion and the addition
+        # are what a reviewer must see, and accepting the api_name must not hide them
+        out += [_deleted(ctx), _added(ctx, "")]
     return out
+
+
+def _maybe_two_connectors(pair: Pair) -> bool:
+    """A rename git found by similarity alone: api_name and name both differ.
+
+    Templated manifests differ in little but these two, so git pairs unrelated
+    connectors; a pair by path (an edit in place) or by name is kept as one.
+    """
+    if pair.paired_by is not PairedBy.RENAME or not pair.base or not pair.head:
+        return False
+    old, new = pair.base.settings or {}, pair.head.settings or {}
+    renamed = _folded_name(pair.base) != _folded_name(pair.head)
+    return renamed and old.get("api_name") != new.get("api_name")
+
+
+def _folded_name(side: Side) -> str | None:
+    return fold_name(side.name) if side.name else None
 
 
 def _place(side: Any, field: Field) -> tuple[int, int]:
@@ -130,11 +156,12 @@ def _deleted(ctx: _Context) -> Finding:
         f"the manifest of {what} is deleted: scsync stops managing it, but the connector is "
         "not deleted from Kizen; it keeps its last applied settings and keeps running on its "
         "triggers",
-        hint=RULES["SC101"].help,
+        on_base=True, hint=RULES["SC101"].help,
     )
 
 
-def _added(ctx: _Context) -> Finding:
+def _added(ctx: _Context, before: str = " (its base version was not a readable manifest)"
+           ) -> Finding:
     head = ctx.head
     status, limit = head.get("status"), head.get("max_concurrent_executions")
     if not _executable(status):
@@ -146,7 +173,7 @@ def _added(ctx: _Context) -> Finding:
             "execution(s) at a time"
     if head.get("execution_ended_webhook_url"):
         does += f"; each execution then calls {head['execution_ended_webhook_url']}"
-    before = "" if ctx.pair.base is None else " (its base version was not a readable manifest)"
+    before = "" if ctx.pair.base is None else before
     return ctx.finding("SC111", None,
                        f"new connector '{head.get('api_name')}'{before}: once merged it {does}")
 
@@ -158,7 +185,11 @@ def _api_name(ctx: _Context, item: DiffItem) -> list[Finding]:
     old, new = item.old, item.new
     how = ctx.pair
     via = ""
-    if how.paired_by is PairedBy.RENAME:
+    if _maybe_two_connectors(how):
+        via = f" (git pairs {how.base.path if how.base else ''} with {how.path} as a rename, " \
+            "but the name changes too: they may be two different connectors, one deleted " \
+            "and one added)"
+    elif how.paired_by is PairedBy.RENAME:
         via = f" (the file is renamed from {how.base.path if how.base else ''})"
     elif how.paired_by is PairedBy.NAME:
         via = f" ({how.base.path if how.base else ''} is deleted and {how.path} added with " \
