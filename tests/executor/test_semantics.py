@@ -210,3 +210,21 @@ def test_cancelled_queued_never_runs(client: ExecutorClient) -> None:
     assert dropped["status"] == "cancelled"
     assert dropped["started_at"] is None
 
+
+
+@pytest.mark.parametrize(("job", "reason"), [
+    # 35 is SIGRTMIN+1: a real-time signal, which has no name in Python's Signals enum.
+    (py_job("import os, signal; os.kill(os.getpid(), signal.SIGRTMIN + 1)"),
+     "killed by signal 35"),
+    (sh_job('mkdir "$SCSYNC_RESULT_FILE"'), "result file unreadable: Is a directory"),
+], ids=["realtime-signal", "result-path-is-a-directory"])
+def test_an_unusual_ending_is_recorded_and_frees_the_slot(
+    shared_executor: ExecutorProcess, client: ExecutorClient, job: dict[str, Any], reason: str,
+) -> None:
+    name = _connector(client, status="operational", max_concurrent_executions=1, job=job)
+    first, second = client.start_flow(name), client.start_flow(name)
+    ended = wait_execution(client, name, first, timeout=5)
+    assert (ended["status"], ended["reason"]) == ("error", reason)
+    assert wait_execution(client, name, second, timeout=5)["status"] == "error"
+    runs = shared_executor.workdir / "runs"
+    wait_for(lambda: not (runs / f"{first}.json").exists(), 3, message="the result path removed")

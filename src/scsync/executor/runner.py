@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -23,6 +25,8 @@ from typing import Any
 
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import Row, now_iso
+
+log = logging.getLogger("scsync.executor.runner")
 
 COUNT_KEYS = ("created", "updated", "skipped", "failed")
 # The executor's own credentials are not the job's business.
@@ -81,7 +85,7 @@ class JobRunner:
             self._end_unstarted(execution, connector, f"job cannot start: {exc}")
             return None
         result_file = self._settings.runs_dir / f"{execution['id']}.json"
-        result_file.unlink(missing_ok=True)
+        _discard(result_file)
         env = {k: v for k, v in os.environ.items() if k not in _WITHHELD_ENV}
         env |= job.get("env") or {}
         env |= {
@@ -182,15 +186,24 @@ class JobRunner:
         assert run.process.stdout is not None
         run.process.stdout.close()
         del self._runs[run.execution["id"]]
-        self._on_end(self._result(run, returncode))
+        try:
+            result = self._result(run, returncode)
+        except Exception as exc:
+            # Whatever the job left behind, its ending must be recorded: an execution
+            # left `running` would hold its slot until a restart.
+            log.exception("cannot assess the ending of execution %s", run.execution["id"])
+            result = _result(run.execution, run.connector, "error",
+                             f"internal error: {type(exc).__name__}: {exc}", returncode, None,
+                             _output(run).decode("utf-8", "replace"), run.dropped)
+        self._on_end(result)
 
     def _result(self, run: _Run, returncode: int) -> JobResult:
         counts, problem = _read_counts(run.result_file)
-        run.result_file.unlink(missing_ok=True)
+        _discard(run.result_file)
         if run.stop_reason is not None:
             status, reason = "error", run.stop_reason
         elif returncode < 0:
-            status, reason = "error", f"killed by {signal.Signals(-returncode).name}"
+            status, reason = "error", f"killed by {signal_name(-returncode)}"
         elif returncode > 0:
             status, reason = "error", f"exit code {returncode}"
         elif problem is not None:
@@ -199,16 +212,38 @@ class JobRunner:
             status, reason = "partial_success", f"{counts['failed']} records failed"
         else:
             status, reason = "success", None
-        output = bytes(run.head)
-        if run.dropped:
-            output += f"\n[... {run.dropped} bytes of output dropped ...]\n".encode()
-        output += bytes(run.tail)
         return _result(run.execution, run.connector, status, reason, returncode, counts,
-                       output.decode("utf-8", "replace"), run.dropped)
+                       _output(run).decode("utf-8", "replace"), run.dropped)
 
     def _end_unstarted(self, execution: Row, connector: Row, reason: str) -> None:
         asyncio.get_running_loop().call_soon(
             self._on_end, _result(execution, connector, "error", reason, None, None, "", 0))
+
+
+def _output(run: _Run) -> bytes:
+    output = bytes(run.head)
+    if run.dropped:
+        output += f"\n[... {run.dropped} bytes of output dropped ...]\n".encode()
+    return output + bytes(run.tail)
+
+
+def signal_name(number: int) -> str:
+    """`SIGKILL` for the named signals; real-time ones (35 to 63) have no name in Python."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _discard(path: Path) -> None:
+    """Remove the result path, whatever the job made of it, without raising."""
+    try:
+        path.unlink(missing_ok=True)
+    except IsADirectoryError:
+        # A job may make a whole tree there; removing it must not hold up the loop.
+        asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, path, True)
+    except OSError as exc:
+        log.warning("cannot remove the result path %s: %s", path, exc.strerror)
 
 
 def interrupted(execution: Row, connector: Row) -> JobResult:
