@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import RunCli
+from scsync.report.base import Report
+from scsync.report.changes import IgnoredData, ReviewData
+from scsync.report.markdown import MAX_CHARS, MarkdownReporter
 
 from .conftest import HUBSPOT, HUBSPOT_FIELDS, LEADS, Repo
 
@@ -140,6 +143,42 @@ def test_markdown_escapes_user_text(repo: Repo, run_main: RunCli) -> None:
     assert "| ~ | `name` | `Hubspot Contacts` | `Ops \\| <b>@team</b>` |" in out
     assert "'Ops \\| &lt;b&gt;@<!-- -->team&lt;/b&gt;'" in out  # no HTML, no @-mention
     assert "@team" not in out.replace("`Ops \\| <b>@team</b>`", "")
+
+
+def test_markdown_stays_under_the_comment_limit_with_long_footer_lists(
+    breaking: Repo, run_main: RunCli
+) -> None:
+    # a pull request that also touches 1,500 other files under connectors/
+    for i in range(1500):
+        breaking.write(f"connectors/docs/page_{i:04d}_of_the_connector_handbook.md", f"{i}\n")
+    breaking.commit("docs")
+    code, out, _ = run_main("diff", "HEAD~2", "--format", "markdown", cwd=breaking.path)
+    assert code == 1
+    assert len(out) < MAX_CHARS
+    assert "**error SC100**" in out  # the findings come first; only the lists are cut
+    [listing] = [line for line in out.splitlines() if line.startswith("<sub>Not reviewed: ")]
+    assert re.search(r", … and \d+ more</sub>$", listing)
+    shown = listing.count("page_")
+    assert 100 < shown < 1500
+    assert listing.endswith(f"… and {1500 - shown} more</sub>")  # README.md is shown too
+
+
+def test_markdown_footer_lists_share_the_budget() -> None:
+    review = ReviewData(
+        range="main...topic", base={"rev": "main", "commit": "a" * 40},
+        head={"rev": "topic", "commit": "b" * 40}, merge_base=True,
+        unchanged=[f"connectors/c_{i:04d}.yaml" for i in range(2000)],
+        ignored=[IgnoredData(path=f"connectors/n_{i:04d}.md", reason="not a manifest")
+                 for i in range(2000)],
+        unused_allowances=[],
+    )
+    out = MarkdownReporter().render(
+        Report(command="diff", files=[], findings=[], extra={"review": review, "changes": []}))
+    assert len(out) < MAX_CHARS
+    unchanged, ignored = (line for line in out.splitlines() if line.startswith("<sub>"))
+    assert unchanged.startswith("<sub>No setting changes") and "… and " in unchanged
+    assert ignored.startswith("<sub>Not reviewed") and "… and " in ignored
+    assert len(out) > MAX_CHARS - 1000  # the room the sections leave is used
 
 
 def test_json_is_the_same_data_for_machines(breaking: Repo, run_cli: RunCli) -> None:

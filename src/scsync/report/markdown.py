@@ -27,8 +27,12 @@ from scsync.report.changes import (
 from scsync.report.machine import finding_dict
 
 MARKER = "<!-- scsync-diff -->"
-#: GitHub refuses comments over 65,536 characters; leave room for the closing note
+#: GitHub refuses comments over 65,536 characters; the whole comment stays under this
 MAX_CHARS = 60_000
+#: room the footer's lists (not reviewed, no setting changes) keep however long the sections
+FOOTER_MIN = 4_000
+#: room for the line that says how many sections were left out
+_CUT_NOTE = 120
 ICON = {"error": ":x:", "warning": ":warning:", "notice": ":information_source:", None: ""}
 
 
@@ -67,16 +71,21 @@ class MarkdownReporter(Reporter):
             for f in report.findings:
                 by_file.setdefault(f.path, []).append(finding_dict(f))
             body = [[f"#### {code(path)}", *_bullets(fs), ""] for path, fs in by_file.items()]
-        used = sum(len(line) + 1 for line in lines)
+        # The whole comment shares one budget.  Sections (the findings) come first;
+        # the footer's lists get what they leave, but never less than FOOTER_MIN.
+        used = _size(lines) + _CUT_NOTE
+        wanted = sum(_size(section) for section in body)
+        footer = _footer(report, max(FOOTER_MIN, MAX_CHARS - used - wanted))
+        used += _size(footer)
         for n, section in enumerate(body):
-            size = sum(len(line) + 1 for line in section)
+            size = _size(section)
             if used + size > MAX_CHARS:
                 lines.append(f"_… and {len(body) - n} more; the full report is in the job log "
                              "(`scsync diff --format text`)._")
                 break
             lines.extend(section)
             used += size
-        lines.extend(_footer(report))
+        lines.extend(footer)
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def _summary(self, report: Report) -> str:
@@ -122,15 +131,37 @@ def _bullets(findings: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _footer(report: Report) -> list[str]:
+def _size(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
+def _footer(report: Report, budget: int) -> list[str]:
+    """The lists of files not reviewed or without setting changes, within `budget` characters."""
     review = review_of(report)
     if not review:
         return []
-    notes = []
+    lists = []
     if review["unchanged"]:
-        edited = ", ".join(code(p) for p in review["unchanged"])
-        notes.append(f"No setting changes (comments or formatting only): {edited}")
+        lists.append(("No setting changes (comments or formatting only): ",
+                      [code(p) for p in review["unchanged"]]))
     if review["ignored"]:
-        notes.append("Not reviewed: " + ", ".join(
-            f"{code(i['path'])} ({escape(i['reason'])})" for i in review["ignored"]))
-    return [line for note in notes for line in ("", f"<sub>{note}</sub>")]
+        lists.append(("Not reviewed: ", [f"{code(i['path'])} ({escape(i['reason'])})"
+                                         for i in review["ignored"]]))
+    wrap = len("\n<sub></sub>\n")
+    notes: list[str] = []
+    for n, (prefix, items) in enumerate(lists):
+        share = (budget - _size(notes)) // (len(lists) - n)  # what an earlier list left over
+        notes.append(f"<sub>{_listing(prefix, items, share - wrap)}</sub>")
+    return [line for note in notes for line in ("", note)]
+
+
+def _listing(prefix: str, items: list[str], budget: int) -> str:
+    """`prefix` and as many `items` as fit in `budget` characters, then how many are left."""
+    text = prefix
+    for n, item in enumerate(items):
+        left = len(items) - n - 1
+        candidate = f"{text}{', ' if n else ''}{item}"
+        if len(candidate) + (len(f", … and {left} more") if left else 0) > budget:
+            return f"{text}{', ' if n else ''}… and {len(items) - n} more"
+        text = candidate
+    return text
