@@ -14,6 +14,7 @@ import pytest
 from scsync.client import Conflict, ExecutorClient
 
 from .conftest import (
+    ExecutorFactory,
     ExecutorProcess,
     alive,
     py_job,
@@ -154,12 +155,19 @@ def test_job_environment_working_dir_and_counts(shared_executor: ExecutorProcess
     (sh_job('echo not-json > "$SCSYNC_RESULT_FILE"'), "error", "result file is not JSON"),
     (sh_job('echo \'{"created": -1}\' > "$SCSYNC_RESULT_FILE"'), "error",
      "result file: 'created' must be a non-negative integer"),
+    # Valid JSON, but a result file is read on the loop thread, so never past 64 KiB.
+    (py_job('import os; open(os.environ["SCSYNC_RESULT_FILE"], "w")'
+            '.write("{}" + " " * 70000)'), "error", "result file is larger than 64 KiB"),
+    # Never followed: the link might as well point at /dev/zero or a FIFO.
+    (sh_job('echo \'{"created": 1}\' > "$SCSYNC_RESULT_FILE.real"; '
+            'ln -s "$SCSYNC_RESULT_FILE.real" "$SCSYNC_RESULT_FILE"'), "error",
+     "result file is a symbolic link"),
     ({"command": ["/no/such/program"]}, "error", "job cannot start: /no/such/program: "
                                                  "No such file or directory"),
     (None, "error", "no job defined"),
     (sh_job("kill -9 $$"), "error", "killed by SIGKILL"),
-], ids=["partial", "exit-code", "bad-result", "negative-count", "missing-program", "no-job",
-        "signal"])
+], ids=["partial", "exit-code", "bad-result", "negative-count", "oversized-result",
+        "symlinked-result", "missing-program", "no-job", "signal"])
 def test_endings(client: ExecutorClient, job: dict[str, Any] | None, status: str,
                  reason: str) -> None:
     name = _connector(client, status="operational", job=job)
@@ -216,7 +224,7 @@ def test_cancelled_queued_never_runs(client: ExecutorClient) -> None:
     # 35 is SIGRTMIN+1: a real-time signal, which has no name in Python's Signals enum.
     (py_job("import os, signal; os.kill(os.getpid(), signal.SIGRTMIN + 1)"),
      "killed by signal 35"),
-    (sh_job('mkdir "$SCSYNC_RESULT_FILE"'), "result file unreadable: Is a directory"),
+    (sh_job('mkdir "$SCSYNC_RESULT_FILE"'), "result file is not a regular file"),
 ], ids=["realtime-signal", "result-path-is-a-directory"])
 def test_an_unusual_ending_is_recorded_and_frees_the_slot(
     shared_executor: ExecutorProcess, client: ExecutorClient, job: dict[str, Any], reason: str,
@@ -228,3 +236,16 @@ def test_an_unusual_ending_is_recorded_and_frees_the_slot(
     assert wait_execution(client, name, second, timeout=5)["status"] == "error"
     runs = shared_executor.workdir / "runs"
     wait_for(lambda: not (runs / f"{first}.json").exists(), 3, message="the result path removed")
+
+
+def test_a_fifo_as_result_file_does_not_freeze_the_executor(
+    start_executor: ExecutorFactory,
+) -> None:
+    # Its own executor: before the fix the read blocked the event loop for good.
+    server = start_executor()
+    with server.client(timeout=3) as c:
+        name = _connector(c, status="operational", job=sh_job('mkfifo "$SCSYNC_RESULT_FILE"'))
+        ended = wait_execution(c, name, c.start_flow(name), timeout=5)
+        assert (ended["status"], ended["reason"]) == ("error", "result file is not a regular file")
+        assert c.healthz()["status"] == "ok"
+        assert not (server.workdir / "runs" / f"{ended['id']}.json").exists()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Callable
@@ -29,6 +31,8 @@ from scsync.executor.store import Row, now_iso
 log = logging.getLogger("scsync.executor.runner")
 
 COUNT_KEYS = ("created", "updated", "skipped", "failed")
+RESULT_FILE_CAP = 64 << 10
+"""Four counts need a few dozen bytes; more than this is not a result file."""
 # The executor's own credentials are not the job's business.
 _WITHHELD_ENV = ("SCSYNC_API_KEY", "SCSYNC_API_KEY_FILE", "SCSYNC_WEBHOOK_SECRET")
 
@@ -266,13 +270,38 @@ def _result(execution: Row, connector: Row, status: str, reason: str | None,
 
 
 def _read_counts(path: Path) -> tuple[dict[str, int] | None, str | None]:
-    """The job's record counts, or a reason the result file is unusable."""
+    """The job's record counts, or a reason the result file is unusable.
+
+    This runs on the event-loop thread, and the job decides what lies at the path:
+    a FIFO would block the open or the read (freezing every request and admission),
+    a symlink to /dev/zero would never end.  So the open never blocks or follows a
+    link, only a regular file is read, and never more than the cap.
+    """
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         return None, None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "result file is a symbolic link"
         return None, f"result file unreadable: {exc.strerror}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "result file is not a regular file"
+        if info.st_size > RESULT_FILE_CAP:
+            return None, f"result file is larger than {RESULT_FILE_CAP >> 10} KiB"
+        raw = b""
+        # One byte past the cap tells a file that grew after the fstat from one that fits.
+        while len(raw) <= RESULT_FILE_CAP and (
+                chunk := os.read(fd, RESULT_FILE_CAP + 1 - len(raw))):
+            raw += chunk
+    except OSError as exc:
+        return None, f"result file unreadable: {exc.strerror}"
+    finally:
+        os.close(fd)
+    if len(raw) > RESULT_FILE_CAP:
+        return None, f"result file is larger than {RESULT_FILE_CAP >> 10} KiB"
     try:
         data = json.loads(raw)
     except ValueError:
