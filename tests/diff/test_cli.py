@@ -15,7 +15,7 @@ import pytest
 from conftest import RunCli
 from scsync.report.base import Report
 from scsync.report.changes import IgnoredData, ReviewData
-from scsync.report.markdown import MAX_CHARS, MarkdownReporter
+from scsync.report.markdown import MAX_CHARS, MarkdownReporter, code
 
 from .conftest import HUBSPOT, HUBSPOT_FIELDS, LEADS, Repo
 
@@ -143,6 +143,49 @@ def test_markdown_escapes_user_text(repo: Repo, run_main: RunCli) -> None:
     assert "| ~ | `name` | `Hubspot Contacts` | `Ops \\| <b>@team</b>` |" in out
     assert "'Ops \\| &lt;b&gt;@<!-- -->team&lt;/b&gt;'" in out  # no HTML, no @-mention
     assert "@team" not in out.replace("`Ops \\| <b>@team</b>`", "")
+
+
+HOSTILE = "x `` | [pwn](https://evil.example) @octocat <b>hi</b> *bold* y"
+
+
+def test_markdown_code_spans_hold_any_backticks_and_bullets_hold_no_links(
+    repo: Repo, run_main: RunCli
+) -> None:
+    repo.hubspot(name=HOSTILE)
+    repo.commit()
+    out = run_main("diff", "HEAD~1", "--format", "markdown", cwd=repo.path)[1]
+    # a fence one backtick longer than the longest run inside; | escaped in the cell
+    assert "| ~ | `name` | `Hubspot Contacts` | ```x `` \\| [pwn](https://evil.example) " \
+        "@octocat <b>hi</b> *bold* y``` |" in out
+    assert "to 'x `` \\| \\[pwn\\](https://evil.example) @<!-- -->octocat " \
+        "&lt;b&gt;hi&lt;/b&gt; *bold* y'" in out
+    assert out.count("[pwn]") == 1  # only inside the code span
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("plain", "`plain`"),
+    ("a`b", "``a`b``"),
+    ("`edge`", "`` `edge` ``"),
+    ("a ``` b", "````a ``` b````"),
+    (" padded ", "`  padded  `"),
+    ("two\nlines", "`two lines`"),
+])
+def test_code_span_fences(text: str, expected: str) -> None:
+    assert code(text, in_table=False) == expected
+
+
+def test_markdown_renders_no_link_mention_or_html_from_a_value(
+    repo: Repo, run_main: RunCli
+) -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    repo.hubspot(name=HOSTILE, description=f"`{HOSTILE}`")
+    repo.commit()
+    out = run_main("diff", "HEAD~1", "--format", "markdown", cwd=repo.path)[1]
+    rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(out)
+    assert "<a " not in rendered and "<b>" not in rendered and "<em>" not in rendered.split(
+        "</table>")[0]
+    assert "<td><code>x `` | [pwn](https://evil.example) @octocat &lt;b&gt;hi&lt;/b&gt; " \
+        "*bold* y</code></td>" in rendered
 
 
 def test_markdown_stays_under_the_comment_limit_with_long_footer_lists(

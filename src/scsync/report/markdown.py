@@ -10,6 +10,7 @@ go into code spans or are escaped, so a manifest cannot inject markup or
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from scsync.findings import Severity
@@ -33,17 +34,34 @@ MAX_CHARS = 60_000
 FOOTER_MIN = 4_000
 #: room for the line that says how many sections were left out
 _CUT_NOTE = 120
+_BACKTICKS = re.compile(r"`+")
+_NEWLINES = re.compile(r"[\r\n]+")
 ICON = {"error": ":x:", "warning": ":warning:", "notice": ":information_source:", None: ""}
 
 
 def escape(text: str) -> str:
-    # an empty comment after @ keeps GitHub from turning a value into a mention
-    return html.escape(text, quote=False).replace("@", "@<!-- -->").replace("|", "\\|")
+    """Text that renders as written: no HTML, no @-mention, no link, no table cell break."""
+    # an empty comment after @ keeps GitHub from turning a value into a mention;
+    # escaped brackets cannot open a link or an image ([x](y), ![x](y))
+    text = html.escape(text, quote=False).replace("@", "@<!-- -->")
+    return text.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
 
 
-def code(text: str) -> str:
-    text = text.replace("|", "\\|")
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
+def code(text: str, *, in_table: bool = True) -> str:
+    """`text` as one inline code span, whatever backticks it holds (CommonMark's rules).
+
+    The fence is one backtick longer than the longest run inside, so no run can
+    close it; a space pads text that starts or ends with a backtick (or with
+    spaces at both ends, which CommonMark would strip).  In a table cell `|`
+    still splits the row inside a code span, so it is escaped there.
+    """
+    text = _NEWLINES.sub(" ", text)  # a newline would end the heading or the table row
+    fence = "`" * (max(map(len, _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (
+        text[:1] == text[-1:] == " " and text.strip(" ")) else ""
+    if in_table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _cell(value: Any) -> str:
@@ -70,7 +88,8 @@ class MarkdownReporter(Reporter):
             by_file: dict[str, list[dict[str, Any]]] = {}
             for f in report.findings:
                 by_file.setdefault(f.path, []).append(finding_dict(f))
-            body = [[f"#### {code(path)}", *_bullets(fs), ""] for path, fs in by_file.items()]
+            body = [[f"#### {code(path, in_table=False)}", *_bullets(fs), ""]
+                    for path, fs in by_file.items()]
         # The whole comment shares one budget.  Sections (the findings) come first;
         # the footer's lists get what they leave, but never less than FOOTER_MIN.
         used = _size(lines) + _CUT_NOTE
@@ -97,7 +116,8 @@ class MarkdownReporter(Reporter):
             scope = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''} checked"
         else:
             n = len(changes_of(report))
-            scope = (f"{n} changed connector{'s' if n != 1 else ''} in {code(review['range'])} "
+            scope = (f"{n} changed connector{'s' if n != 1 else ''} in "
+                     f"{code(review['range'], in_table=False)} "
                      f"({code(review['base']['commit'][:12])} → "
                      f"{code(review['head']['commit'][:12])})")
         return f"{verdict}: {', '.join(counts) or 'no findings'}; {scope}"
@@ -105,9 +125,9 @@ class MarkdownReporter(Reporter):
 
 def _section(c: ConnectorData) -> list[str]:
     icon = ICON[c["severity"]]
-    title = " → ".join(code(n) for n in names(c))
+    title = " → ".join(code(n, in_table=False) for n in names(c))
     lines = [f"#### {icon + ' ' if icon else ''}{title} ({how_text(c)})",
-             " → ".join(code(p) for p in paths(c)), ""]
+             " → ".join(code(p, in_table=False) for p in paths(c)), ""]
     if c["rows"]:
         lines += ["| | setting | before | after | severity |", "|---|---|---|---|---|"]
         lines += [
@@ -143,9 +163,10 @@ def _footer(report: Report, budget: int) -> list[str]:
     lists = []
     if review["unchanged"]:
         lists.append(("No setting changes (comments or formatting only): ",
-                      [code(p) for p in review["unchanged"]]))
+                      [code(p, in_table=False) for p in review["unchanged"]]))
     if review["ignored"]:
-        lists.append(("Not reviewed: ", [f"{code(i['path'])} ({escape(i['reason'])})"
+        lists.append(("Not reviewed: ", [f"{code(i['path'], in_table=False)} "
+                                         f"({escape(i['reason'])})"
                                          for i in review["ignored"]]))
     wrap = len("\n<sub></sub>\n")
     notes: list[str] = []
