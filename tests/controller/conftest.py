@@ -44,6 +44,11 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: A job the manifest schema accepts and the executor refuses (422): its limit on an
+#: environment variable's name (128 characters) is not in the schema.
+REFUSED_JOB = {"command": ["true"], "env": {"X" * 130: "1"}}
+
+
 def manifest(api_name: str, **fields: Any) -> str:
     settings: dict[str, Any] = {
         "apiVersion": "scsync/v1", "kind": "SmartConnector", "api_name": api_name,

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.controller.conftest import API_KEY, Clone, CountingProxy, Executor, manifest
+from tests.controller.conftest import (
+    API_KEY,
+    REFUSED_JOB,
+    Clone,
+    CountingProxy,
+    Executor,
+    manifest,
+)
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -177,16 +184,14 @@ def test_apply_without_a_tty_refuses_and_writes_nothing(
 
 def test_one_failing_connector_does_not_stop_the_others(
         scsync: Cli, work: Clone, executor: Executor) -> None:
-    # The schema lets this address through; the executor's stricter check refuses it.
-    work.write({"connectors/a_bad.yaml": manifest("a_bad",
-                                                  additional_notification_email="ops(x)@ex.com"),
+    work.write({"connectors/a_bad.yaml": manifest("a_bad", job=REFUSED_JOB),
                 "connectors/b_good.yaml": manifest("b_good")})
     code, out, err = scsync("apply", "--repo", work.path, "--executor", executor.url,
                             "--auto-approve", "--format", "json")
     assert code == 1, out + err
     outcomes = {o["api_name"]: o for o in json.loads(out)["apply"]["outcomes"]}
     assert outcomes["a_bad"]["ok"] is False
-    assert "additional_notification_email" in outcomes["a_bad"]["detail"]
+    assert "HTTP 422" in outcomes["a_bad"]["detail"]
     assert outcomes["b_good"]["ok"] is True
 
 
