@@ -80,6 +80,27 @@ def test_allow_api_name_change_accepts_only_that_pair(breaking: Repo, run_main: 
     assert "--allow-api-name-change hubspot_contacts:hubspot_crm matches no api_name change" in err
 
 
+@pytest.mark.parametrize(("written", "text", "markdown"), [
+    (None, "(no api_name)", "`(no api_name)`"),
+    (123, "123", "`123`"),
+    (["hubspot_people"], '["hubspot_people"]', '`["hubspot_people"]`'),
+])
+def test_api_name_removed_or_not_a_string_shows_as_written_without_a_hint(
+    repo: Repo, run_main: RunCli, written: object, text: str, markdown: str
+) -> None:
+    lines = (repo.path / HUBSPOT).read_text().splitlines(keepends=True)
+    lines[2] = "" if written is None else f"api_name: {json.dumps(written)}\n"
+    repo.commit("odd api_name", {HUBSPOT: "".join(lines)})
+    code, out, _ = run_main("diff", "HEAD~1", "--format", "text", cwd=repo.path)
+    assert code == 1
+    assert f"~ hubspot_contacts → {text} (changed, breaking)" in out
+    assert "None" not in out
+    assert f"api_name changes from 'hubspot_contacts' to {text}" in out
+    assert "--allow-api-name-change" not in out  # OLD:NEW could never match: not offered
+    md = run_main("diff", "HEAD~1", "--format", "markdown", cwd=repo.path)[1]
+    assert f"#### :x: `hubspot_contacts` → {markdown} (changed, breaking)" in md
+
+
 def test_fail_on_warning(repo: Repo, run_main: RunCli) -> None:
     repo.hubspot(status="Inactive")
     repo.commit()

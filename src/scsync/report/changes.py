@@ -93,11 +93,20 @@ def paths(c: ConnectorData) -> tuple[str, ...]:
 
 
 def names(c: ConnectorData) -> tuple[str, ...]:
-    """The connector's api_name, or its old and new ones when they differ."""
-    base, head = c["base"], c["head"]
-    if base and head and base["api_name"] != head["api_name"]:
-        return str(base["api_name"]), str(head["api_name"])
+    """The connector's api_name, or its old and new ones, as written, when they differ.
+
+    The sides hold only valid (string) api_names; the api_name row holds what
+    each manifest says, so a removed or non-string one shows as such, not as None.
+    """
+    row = next((r for r in c["rows"] if r["field"] == "api_name"), None)
+    if c["base"] and c["head"] and row is not None:
+        return api_name_text(row["before"]), api_name_text(row["after"])
     return (c["connector"],)
+
+
+def api_name_text(value: Any) -> str:
+    """An api_name as a manifest writes it: the name, a JSON value, or `(no api_name)`."""
+    return "(no api_name)" if value is None else value_text(value)
 
 
 def how_text(c: ConnectorData) -> str:

@@ -8,11 +8,13 @@ errors break callers, warnings stop or endanger something, notices inform.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from scsync.checks.crossfile import fold_name
+from scsync.checks.settings import API_NAME
 from scsync.diff import Diff, DiffItem, Field, Operation
 from scsync.findings import Finding, Severity
 from scsync.manifest.model import EXECUTABLE
@@ -145,6 +147,8 @@ def show(value: Any) -> str:
         return "unset"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)  # as YAML 1.2 reads it, not Python's repr
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -194,17 +198,27 @@ def _api_name(ctx: _Context, item: DiffItem) -> list[Finding]:
     elif how.paired_by is PairedBy.NAME:
         via = f" ({how.base.path if how.base else ''} is deleted and {how.path} added with " \
             "the same name: the same connector)"
-    consequence = f"api_name changes from {show(old)} to {show(new)}{via}: every integration, " \
-        f"orchestration system and webhook URL that calls {show(old)} breaks until it is " \
-        f"updated to {show(new)}"
+    was, now = _api_name_text(old), _api_name_text(new)
+    consequence = f"api_name changes from {was} to {now}{via}: every integration, " \
+        f"orchestration system and webhook URL that calls {was} breaks until it is " \
+        f"updated to {now}"
     if isinstance(old, str) and isinstance(new, str) and (old, new) in ctx.allow:
         return [ctx.finding("SC100", item, f"BREAKING, accepted with {_ALLOW} {old}:{new}: "
                             + consequence, severity=N)]
-    return [ctx.finding(
-        "SC100", item, "BREAKING: " + consequence,
-        hint=f"keep api_name {show(old)} and change `name` for a new label; if every caller "
-        f"is being updated, accept the break with {_ALLOW} {old}:{new}",
-    )]
+    hint = f"keep api_name {was} and change `name` for a new label"
+    if _valid_api_name(old) and _valid_api_name(new):
+        # only then: --allow-api-name-change takes two api_names, so OLD:NEW of
+        # anything else could never match and would only send the reader in circles
+        hint += f"; if every caller is being updated, accept the break with {_ALLOW} {old}:{new}"
+    return [ctx.finding("SC100", item, "BREAKING: " + consequence, hint=hint)]
+
+
+def _valid_api_name(value: Any) -> bool:
+    return isinstance(value, str) and API_NAME.fullmatch(value) is not None
+
+
+def _api_name_text(value: Any) -> str:
+    return "(no api_name)" if value is None else show(value)
 
 
 def _status(ctx: _Context, item: DiffItem) -> list[Finding]:
