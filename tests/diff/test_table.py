@@ -201,8 +201,18 @@ def test_webhook_removed(repo: Repo) -> None:
     repo.hubspot(execution_ended_webhook_url=None)
     repo.commit()
     f = only(repo.review(), "SC108")
-    assert (f.severity, f.line, f.pointer) == (W, 0, "/execution_ended_webhook_url")
+    # no line holds a removed key: the annotation goes on the key that preceded it
+    assert (f.severity, f.line, f.pointer) == (W, 10, "/execution_ended_webhook_url")
     assert "stop being called" in f.message
+
+
+def test_removed_setting_without_a_preceding_key_goes_on_line_1(repo: Repo) -> None:
+    text = (repo.path / HUBSPOT).read_text().splitlines(keepends=True)
+    repo.commit("reorder", {HUBSPOT: "".join([text[8], *text[:8], *text[9:]])})
+    repo.hubspot(additional_notification_email=None)  # the first key of the base
+    repo.commit()
+    f = only(repo.review(), "SC109")
+    assert (f.line, f.pointer) == (1, "/additional_notification_email")
 
 
 def test_webhook_changed(repo: Repo) -> None:

@@ -77,7 +77,7 @@ class _Context:
     ) -> Finding:
         side = self.pair.base if on_base else self.pair.head or self.pair.base
         assert side is not None
-        line, column = _place(side, item.field if item else ("api_name",))
+        line, column = _place(side, item.field if item else ("api_name",), self.pair.base)
         if side is not self.pair.head:
             line = column = 0  # the file is gone: annotate the base path as a whole
         pointer = item.pointer if item else "/api_name"
@@ -122,8 +122,14 @@ def _folded_name(side: Side) -> str | None:
     return fold_name(side.name) if side.name else None
 
 
-def _place(side: Any, field: Field) -> tuple[int, int]:
-    """Line of the field in the head file, or of its closest existing parent; 0 if none."""
+def _place(side: Side, field: Field, base: Side | None = None) -> tuple[int, int]:
+    """Line of the field in `side`'s file, or of its closest existing parent.
+
+    A setting removed at the top level has no line left; a file-level
+    annotation is easy to miss in a pull request, so it goes on the line of
+    the key that preceded it in `base`, else on line 1.  0 only when the
+    file cannot be loaded.
+    """
     doc = side.result.document
     if doc is None:
         return 0, 0
@@ -134,7 +140,19 @@ def _place(side: Any, field: Field) -> tuple[int, int]:
         if node is not None:
             line, column = doc.locate(list(field[:depth]))
             return line, column
-    return 0, 0
+    before = _preceding_key(base, field[0], doc.data) if base is not None else None
+    if before is not None:
+        return doc.locate([before], key=True)
+    return 1, 1
+
+
+def _preceding_key(base: Side, key: str | int, head: Any) -> str | None:
+    """The nearest key before `key` in the base document that the head still has."""
+    old = base.result.document.data if base.result.document else None
+    if not isinstance(old, dict) or not isinstance(head, dict) or key not in old:
+        return None
+    keys = list(old)
+    return next((k for k in reversed(keys[: keys.index(key)]) if k in head), None)
 
 
 def _executable(status: Any) -> bool:
