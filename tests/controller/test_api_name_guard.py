@@ -120,3 +120,27 @@ def test_a_git_rename_with_a_new_api_name_and_label_is_still_the_same_connector(
         "refused", "rename", "billing")
     with executor.client() as client:
         assert [c["api_name"] for c in client.list_connectors()] == ["billing"]
+
+
+def test_a_refused_git_rename_stays_refused_on_the_next_pass_and_creates_nothing(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    body = manifest("payroll", name="Payroll Export", description="p" * 40)
+    first = work.commit("add", {"connectors/payroll.yaml": body,
+                                "connectors/other.yaml": manifest("other")})
+    assert _apply(scsync, work, executor.url, "--ref", first)[0] == 0
+    _use(executor, "payroll")
+    moved = body.replace('"payroll"', '"payroll_v2"').replace("Payroll Export", "Wages Out")
+    # With another change in the commit, the apply goes ahead and records the commit.
+    second = work.commit("move", {"connectors/payroll.yaml": None,
+                                  "connectors/hr/payroll_v2.yaml": moved,
+                                  "connectors/other.yaml": manifest("other", name="Other 2")})
+    code, data, _ = _apply(scsync, work, executor.url, "--ref", second)
+    assert (code, _entry(data, "payroll_v2")["action"]) == (1, "refused")
+    # The same commit again (a controller's next pass, a re-run in CI): git sees no
+    # rename any more, so only the state can still pair the new path with the connector.
+    for ref in (second, "HEAD"):
+        code, data, _ = _apply(scsync, work, executor.url, "--ref", ref)
+        entry = _entry(data, "payroll_v2")
+        assert (code, entry["action"], entry["live_api_name"]) == (1, "refused", "payroll")
+    with executor.client() as client:
+        assert sorted(c["api_name"] for c in client.list_connectors()) == ["other", "payroll"]

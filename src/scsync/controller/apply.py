@@ -71,22 +71,19 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
     adopted: list[Record] = []
     ordered = sorted(plan.connectors, key=lambda c: c.action is Action.CREATE)
     for entry in ordered:
-        if entry.action in (Action.REFUSED, Action.ERROR):
-            keep.add(entry.record_path or entry.path)
-            continue
-        if result.aborted:
-            keep.add(entry.record_path or entry.path)
+        if entry.action in (Action.REFUSED, Action.ERROR) or result.aborted:
+            keep.add(_carry(entry, records, state))
             continue
         try:
             connector_id = _apply_one(entry, client, result, say)
         except ExecutorUnreachable as exc:
             result.aborted = str(exc)
             _failed(entry, exc, result, say)
-            keep.add(entry.record_path or entry.path)
+            keep.add(_carry(entry, records, state))
             continue
         except ExecutorError as exc:
             _failed(entry, exc, result, say)
-            keep.add(entry.record_path or entry.path)
+            keep.add(_carry(entry, records, state))
             continue
         record = Record(entry.path, connector_id, entry.api_name, commit)
         previous = records.get(entry.path)
@@ -106,6 +103,24 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
     if gone:
         state.save([], forget=gone)
     return result
+
+
+def _carry(entry: ConnectorPlan, records: dict[str, Record], state: State) -> str:
+    """The record an unapplied entry still needs; the path it is kept under.
+
+    An entry paired through a git rename is only paired while git still shows
+    the rename, and the next pass diffs from the commit this one records:
+    the rename is gone from that diff.  So its record moves to the new path
+    now, unchanged (same connector, the api_name last applied, the old
+    commit), and the next pass pairs by state and refuses again instead of
+    creating a second connector.
+    """
+    old = records.get(entry.record_path or "")
+    if entry.matched_by != "rename" or old is None or old.path == entry.path:
+        return entry.record_path or entry.path
+    state.save([Record(entry.path, old.connector_id, old.api_name, old.commit)],
+               forget=[old.path])
+    return entry.path
 
 
 def _apply_one(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult,
