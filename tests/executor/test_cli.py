@@ -52,3 +52,10 @@ def test_bad_port_is_a_usage_error(tmp_path: Path, option: str) -> None:
     done = _serve(tmp_path, option)
     assert done.returncode == 2
     assert "is not a port number" in done.stderr
+
+
+@pytest.mark.parametrize("schedule", ["soon", "1,,2", "-1", "inf", "nan"])
+def test_malformed_delivery_schedule(tmp_path: Path, schedule: str) -> None:
+    done = _serve(tmp_path, "--repo", str(tmp_path), SCSYNC_DELIVERY_SCHEDULE=schedule)
+    assert done.returncode == 2
+    assert "SCSYNC_DELIVERY_SCHEDULE must be comma-separated seconds" in done.stderr

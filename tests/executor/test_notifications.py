@@ -10,6 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from scsync.client import ExecutorClient
+from scsync.executor.settings import DELIVERY_SCHEDULE
 
 from .conftest import (
     WEBHOOK_SECRET,
@@ -172,7 +173,8 @@ def test_ssrf_guard_refuses_loopback_without_the_allow_list(
 
 def test_mail_server_down_then_up_loses_nothing(start_executor: ExecutorFactory) -> None:
     port = free_port()
-    server = start_executor("--smtp-host", "127.0.0.1", "--smtp-port", str(port))
+    server = start_executor("--smtp-host", "127.0.0.1", "--smtp-port", str(port),
+                            env=base_env(SCSYNC_DELIVERY_SCHEDULE="0.5"))
     with server.client() as c:
         name = _run(c, None, "true", additional_error_notification_email=None)
         wait_for(lambda: _notes(c, name)[0]["attempts"] >= 1, 10, message="a failed attempt")
@@ -185,6 +187,38 @@ def test_mail_server_down_then_up_loses_nothing(start_executor: ExecutorFactory)
             wait_for(lambda: _notes(c, name)[0]["state"] == "sent", 5, message="marked sent")
         finally:
             late.stop()
+
+
+def test_default_schedule_retries_for_about_a_day() -> None:
+    # Standard Webhooks' schedule: an endpoint down overnight still gets its webhooks.
+    assert len(DELIVERY_SCHEDULE) + 1 == 8
+    assert 24 * 3600 <= sum(DELIVERY_SCHEDULE) <= 30 * 3600
+
+
+def test_a_long_outage_loses_nothing_and_only_exhaustion_fails(
+    start_executor: ExecutorFactory, webhook_receiver: WebhookReceiver,
+) -> None:
+    # Ten quick retries stand in for the day-long default: more than the 8 attempts
+    # after which a down endpoint used to lose its webhook for good.
+    server = start_executor("--allow-webhook-host", "127.0.0.1",
+                            env=base_env(SCSYNC_DELIVERY_SCHEDULE=",".join(["0.05"] * 10)))
+    webhook_receiver.script = [(503, {})] * 10
+    down = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: connection refused
+    quiet = {"additional_notification_email": None, "additional_error_notification_email": None}
+    with server.client() as c:
+        recovered = _run(c, webhook_receiver.url, "true", **quiet)
+        wait_for(lambda: _notes(c, recovered)[0]["state"] == "sent", 5,
+                 message="delivery on the 11th attempt")
+        note = _notes(c, recovered)[0]
+        assert note["attempts"] == 11
+        assert [h["ok"] for h in note["history"]] == [False] * 10 + [True]
+
+        lost = _run(c, down, "true", **quiet)
+        wait_for(lambda: _notes(c, lost)[0]["state"] == "failed", 5,
+                 message="failure once the schedule is used up")
+        note = _notes(c, lost)[0]
+        assert note["attempts"] == 11
+        assert note["last_error"] == "ConnectionError: connection failed"
 
 
 def test_pending_webhook_survives_a_kill(start_executor: ExecutorFactory,

@@ -233,9 +233,9 @@ class DeliveryWorker:
             outcome = Outcome(False, "internal error while sending")
         attempts = row["attempts"] + 1
         retry_at: float | None = None
-        retryable = not outcome.ok and not outcome.permanent
-        if retryable and attempts < self._settings.delivery_max_attempts:
-            retry_at = time.time() + self._delay(attempts, outcome.retry_after)
+        if not outcome.ok and not outcome.permanent:
+            delay = self._delay(attempts, outcome.retry_after)
+            retry_at = None if delay is None else time.time() + delay
         self._store.record_attempt(row["id"], ok=outcome.ok, detail=outcome.detail,
                                    retry_at=retry_at)
         self._on_attempt(row["kind"], outcome.ok)
@@ -245,11 +245,13 @@ class DeliveryWorker:
         self._in_flight.discard(row["id"])
         self.wake()
 
-    def _delay(self, attempts: int, retry_after: float | None) -> float:
+    def _delay(self, attempts: int, retry_after: float | None) -> float | None:
+        """Seconds until the next attempt after `attempts` failed ones; None: give up."""
         settings = self._settings
+        if attempts > len(settings.delivery_schedule):
+            return None
         if retry_after is not None:
-            return min(settings.delivery_backoff_max, retry_after)
-        backoff = settings.delivery_backoff_base * 2 ** (attempts - 1)
-        # Full jitter keeps many failed rows from retrying in lockstep.
-        jitter: float = random.uniform(0.5, 1.0)  # noqa: S311 - not for security
-        return float(min(settings.delivery_backoff_max, backoff)) * jitter
+            return min(settings.delivery_retry_after_max, retry_after)
+        # Jitter keeps the rows of one outage from all retrying in the same second.
+        jitter: float = random.uniform(0.8, 1.0)  # noqa: S311 - not for security
+        return settings.delivery_schedule[attempts - 1] * jitter

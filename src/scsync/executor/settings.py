@@ -7,6 +7,7 @@ from files, never from the command line, because `ps` shows every argument.
 from __future__ import annotations
 
 import base64
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scsync.errors import ConfigError
+
+DELIVERY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+"""Retry delays after an immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h."""
 
 KEY_FILE = Path(".scsync") / "api-key"
 """Where `serve` keeps a generated key, relative to the repo; `scsync.client` looks there too."""
@@ -78,14 +82,17 @@ class ExecutorSettings:
     kill_grace_seconds: float = 5.0
     """Between SIGTERM and SIGKILL when a job times out or the executor stops."""
 
-    delivery_max_attempts: int = 8
-    """Attempts per notification before it is marked failed for good."""
+    delivery_schedule: tuple[float, ...] = DELIVERY_SCHEDULE
+    """Seconds to wait before each retry of a notification; the first attempt is immediate.
 
-    delivery_backoff_base: float = 1.0
-    """First retry delay in seconds; doubles per attempt, with jitter."""
+    The default is Standard Webhooks' (Svix's): 8 attempts over about 27 hours, so
+    an endpoint or mail server down for most of a day loses nothing.  When the
+    schedule is used up the row is `failed`.  SCSYNC_DELIVERY_SCHEDULE (seconds,
+    comma-separated) replaces it, for tests.
+    """
 
-    delivery_backoff_max: float = 300.0
-    """Ceiling on a retry delay, including one asked for by Retry-After."""
+    delivery_retry_after_max: float = 36000.0
+    """Ceiling on a delay asked for by Retry-After, which replaces the scheduled one."""
 
     delivery_timeout: float = 10.0
     """Connect and read timeout for one webhook or SMTP attempt."""
@@ -138,7 +145,22 @@ def load_settings(
         mail_from=env.get("SCSYNC_MAIL_FROM") or "scsync-executor@localhost",
         webhook_secret=Secret(webhook_secret) if webhook_secret else None,
         allow_webhook_hosts=frozenset(h.lower() for h in allow_webhook_hosts),
+        delivery_schedule=_schedule(env.get("SCSYNC_DELIVERY_SCHEDULE")),
     )
+
+
+def _schedule(value: str | None) -> tuple[float, ...]:
+    """SCSYNC_DELIVERY_SCHEDULE: retry delays in seconds, like `0.1,0.2,0.4`."""
+    if not value or not value.strip():
+        return DELIVERY_SCHEDULE
+    try:
+        delays = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or not all(0 <= delay < math.inf for delay in delays):
+        raise ConfigError("SCSYNC_DELIVERY_SCHEDULE must be comma-separated seconds, "
+                          "like 5,300,1800")
+    return delays
 
 
 def _api_key(env: Mapping[str, str], repo: Path) -> str:
