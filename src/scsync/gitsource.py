@@ -12,10 +12,13 @@ typical one: a shallow CI clone that lacks the base branch).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import posixpath
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -392,3 +395,39 @@ def current_branch(repository: Repository) -> str | None:
     except git.GitCommandError:
         return None  # no commit yet
     return name or None
+
+
+# -- Renames in a work tree (issue 5: plan and apply of the work tree) -----------
+# `changed_paths` compares two commits; a plan of the work tree needs the same
+# rename pairing between a commit and files not committed yet, or a `git mv`
+# with a new api_name reads as a create.
+
+
+def work_tree_changes(repository: Repository, base: str, folder: str = "") -> list[Change]:
+    """What changed from commit `base` to the work tree under `folder`, renames paired by git.
+
+    Untracked files count: a plain `mv` is a rename as much as a `git mv`.  git
+    compares them through a throwaway copy of the index, so the user's index
+    and staging are never touched (the blobs it hashes are unreachable objects
+    that `git gc` removes).
+    """
+    repo = repository._repo
+    if repo.bare or not repo.working_tree_dir:
+        return []
+    pathspec = normalize_folder(folder) or "."
+    with tempfile.TemporaryDirectory(prefix="scsync-index-") as tmp:
+        index = os.path.join(tmp, "index")
+        with contextlib.suppress(OSError):  # no index yet: git starts an empty one
+            shutil.copyfile(os.path.join(repo.git_dir, "index"), index)
+        env = {"GIT_INDEX_FILE": index}
+        try:
+            repo.git.execute(["git", "add", "--all", "--", pathspec], env=env)
+            out: str = repo.git.execute(
+                ["git", "diff-index", "--cached", "-z", "-M", "--no-abbrev", "--raw", base,
+                 "--", pathspec], env=env)
+        except git.GitCommandError as exc:
+            raise GitError(f"git cannot compare {base[:12]} with the work tree: "
+                           f"{_stderr(exc)}") from None
+        except git.GitCommandNotFound:
+            raise GitError("git is not installed or not on PATH") from None
+    return list(_parse_raw(out))

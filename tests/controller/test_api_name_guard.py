@@ -144,3 +144,33 @@ def test_a_refused_git_rename_stays_refused_on_the_next_pass_and_creates_nothing
         assert (code, entry["action"], entry["live_api_name"]) == (1, "refused", "payroll")
     with executor.client() as client:
         assert sorted(c["api_name"] for c in client.list_connectors()) == ["other", "payroll"]
+
+
+def test_a_git_mv_in_the_work_tree_is_a_rename_and_a_clean_apply_records_head(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    body = manifest("ledger", name="Ledger Export", description="l" * 40)
+    work.commit("add", {"connectors/ledger.yaml": body})
+    assert _apply(scsync, work, executor.url)[0] == 0  # the work tree, clean: HEAD
+    _use(executor, "ledger")
+    (work.path / "connectors" / "fin").mkdir()
+    work.git("mv", "connectors/ledger.yaml", "connectors/fin/ledger_v2.yaml")
+    work.write({"connectors/fin/ledger_v2.yaml": body.replace('"ledger"', '"ledger_v2"')
+                .replace("Ledger Export", "General Ledger")})
+
+    code, out, err = scsync("plan", "--repo", work.path, "--executor", executor.url,
+                            "--format", "json")
+    entry = _entry(json.loads(out), "ledger_v2")
+    assert (code, entry["action"], entry["matched_by"]) == (1, "refused", "rename"), err
+    # Committed, a plan of the ref finds git's rename from the commit the work-tree
+    # apply recorded.
+    work.commit("move")
+    code, out, err = scsync("plan", "--repo", work.path, "--executor", executor.url,
+                            "--format", "json", "--ref", "HEAD")
+    entry = _entry(json.loads(out), "ledger_v2")
+    assert (code, entry["action"], entry["matched_by"]) == (1, "refused", "rename"), err
+
+    for _ in range(2):
+        code, data, _ = _apply(scsync, work, executor.url)
+        assert (code, _entry(data, "ledger_v2")["action"]) == (1, "refused")
+    with executor.client() as client:
+        assert [c["api_name"] for c in client.list_connectors()] == ["ledger"]

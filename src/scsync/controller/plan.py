@@ -86,6 +86,7 @@ class Plan:
     connectors: list[ConnectorPlan] = field(default_factory=list)
     unmanaged: list[UnmanagedPlan] = field(default_factory=list)
     prune: bool = False
+    commit: str | None = None  # the commit the desired state is (a clean work tree: HEAD)
 
     @property
     def valid(self) -> bool:
