@@ -9,9 +9,11 @@ from pathlib import Path
 import requests
 from tests.controller.conftest import (
     API_KEY,
+    REFUSED_JOB,
     WEBHOOK_SECRET,
     Clone,
     ControllerFactory,
+    CountingProxy,
     Executor,
     executor_process,
     manifest,
@@ -161,3 +163,25 @@ def test_an_executor_outage_fails_passes_without_stopping_the_controller(
         assert controller.running
     finally:
         revived.stop()
+
+
+def test_a_change_the_executor_refused_is_retried_not_taken_for_drift(
+        remote: tuple[Path, Clone], proxy: CountingProxy,
+        start_controller: ControllerFactory) -> None:
+    bare, clone = remote
+    first = clone.commit("one", {"connectors/s.yaml": manifest("steady", name="Steady")})
+    controller = start_controller(bare, proxy.url, "--interval", "0.3", "--drift", "warn")
+    controller.wait_applied(first)
+    second = clone.commit("two", {"connectors/s.yaml": manifest("steady", name="Steady",
+                                                                job=REFUSED_JOB)})
+    controller.wait_applied(second)
+    proxy.reset()
+
+    def patches() -> int:
+        return sum(1 for method, _path in proxy.writes() if method == "PATCH")
+
+    # Every pass tries again (the executor said no; nobody changed it by hand) ...
+    wait_for(lambda: patches() >= 2, timeout=15, message=f"retries\n{controller.log()}")
+    row = _by_api(controller.status())["steady"]
+    assert row["sync"] == "Error" and "HTTP 422" in row["reason"], row
+    assert "drifted" not in controller.log()

@@ -60,8 +60,14 @@ Log = Callable[[str], None]
 
 
 def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str | None = None,
-               log: Log | None = None) -> ApplyResult:
-    """Apply `plan`; state records what each manifest path now manages."""
+               log: Log | None = None, leave: frozenset[str] = frozenset()) -> ApplyResult:
+    """Apply `plan`; state records what each manifest path now manages.
+
+    The entries whose paths are in `leave` are neither written nor recorded
+    (drift that `--drift warn` only reports).  A record's commit is the commit
+    last applied to that connector successfully: a failed or refused entry keeps
+    the one it had, which is how the loop tells drift from a change not yet made.
+    """
     result = ApplyResult()
     if not plan.valid:
         return result
@@ -71,6 +77,9 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
     adopted: list[Record] = []
     ordered = sorted(plan.connectors, key=lambda c: c.action is Action.CREATE)
     for entry in ordered:
+        if entry.path in leave:
+            keep.add(entry.record_path or entry.path)
+            continue
         if entry.action in (Action.REFUSED, Action.ERROR) or result.aborted:
             keep.add(_carry(entry, records, state))
             continue
@@ -90,7 +99,8 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
         if entry.writes:
             state.save([record])  # at once: a crash right after must not forget a write
         elif previous is None or (previous.connector_id, previous.api_name) != (
-                connector_id, entry.api_name):
+                connector_id, entry.api_name) or (commit is not None
+                                                  and previous.commit != commit):
             adopted.append(record)
         keep.add(entry.path)
     if adopted:

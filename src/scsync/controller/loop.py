@@ -128,22 +128,24 @@ class Reconciler:
         if good is None:
             return  # no valid commit yet: nothing is in force
         applied_before = self.state.get(keys.LAST_APPLIED)
+        records = self.state.records()
         live = read_live(self.client, self.settings.page_size)
         plan = make_plan(
-            good, live, self.state.records(), in_use=usage_check(self.client),
+            good, live, records, in_use=usage_check(self.client),
             renames=git_renames(repo, applied_before, good.source, self.settings.folder),
             allow=self.settings.allow_api_name_changes, prune=self.settings.prune,
             executor=self.client.base_url)
-        drifted = applied_before == good.source and plan.has_changes
-        if drifted and self.settings.drift == "warn":
-            for finding in drift_findings(plan):
-                log.warning("%s (--drift warn: left as it is)", finding.message)
-            self._statuses(plan, None, drift_warned=True)
-            return
-        if drifted:
-            for finding in drift_findings(plan):
-                log.warning("%s: corrected", finding.message)
-        result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info)
+        drift = drift_findings(plan, records)
+        warn = self.settings.drift == "warn"
+        leave = frozenset(f.path for f in drift) if warn else frozenset()
+        for finding in drift:
+            log.warning("%s%s", finding.message, " (--drift warn: left as it is)" if warn
+                        else "; correcting")
+        if warn and applied_before == good.source:
+            for item in plan.unmanaged:  # set back by hand after a prune: drift too
+                item.prune = False
+        result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info,
+                            leave=leave)
         self.metrics.applied.inc(result.writes)
         if result.failed:
             self.metrics.errors.labels("apply").inc(len(result.failed))
@@ -153,13 +155,13 @@ class Reconciler:
         if refused:
             self.metrics.errors.labels("refused").inc(len(refused))
         if result.aborted:
-            self._statuses(plan, result)
+            self._statuses(plan, result, leave)
             raise ExecutorError(None, result.aborted)
         if applied_before != good.source:
             self.state.put(keys.LAST_APPLIED, good.source)
             log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
                      result.summary())
-        self._statuses(plan, result)
+        self._statuses(plan, result, leave)
 
     def _read(self, repo: Repository, head: str) -> None:
         desired = self.reader.at_commit(repo, head)
@@ -188,9 +190,9 @@ class Reconciler:
             return None
         return desired if desired.valid else None
 
-    def _statuses(self, plan: Plan, result: ApplyResult | None, *,
-                  drift_warned: bool = False) -> None:
-        failed = {o.path: o.detail for o in (result.failed if result else [])}
+    def _statuses(self, plan: Plan, result: ApplyResult,
+                  left: frozenset[str] = frozenset()) -> None:
+        failed = {o.path: o.detail for o in result.failed}
         rows = []
         for entry in sorted(plan.connectors, key=lambda c: c.path):
             sync, reason = SYNCED, ""
@@ -200,11 +202,11 @@ class Reconciler:
                 sync, reason = ERROR, entry.reason
             elif entry.path in failed:
                 sync, reason = ERROR, failed[entry.path]
-            elif entry.writes and (drift_warned or result is None or result.aborted):
+            elif entry.writes and (entry.path in left or result.aborted):
                 fields = ", ".join(i.dotted for i in entry.changes)
                 sync = OUT_OF_SYNC
-                reason = (f"live differs in {fields} (--drift warn leaves it)" if drift_warned
-                          else f"not applied: {fields}")
+                reason = (f"live differs in {fields} (--drift warn leaves it)"
+                          if entry.path in left else f"not applied: {fields}")
             elif entry.blocked:
                 sync = OUT_OF_SYNC
                 reason = "; ".join(f.message for f in entry.findings if f.rule == "SC121")

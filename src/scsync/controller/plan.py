@@ -319,11 +319,17 @@ def _api_name_guard(path: str, connector: Connector, live: LiveConnector, how: s
     return Action.REFUSED, reason
 
 
-def drift_findings(plan: Plan) -> list[Finding]:
-    """Differences found on a commit already applied: made by hand in the executor."""
+def drift_findings(plan: Plan, records: Mapping[str, Record]) -> list[Finding]:
+    """Differences on connectors this very commit was applied to: made by hand since.
+
+    Only a record whose commit is the plan's says the connector got this
+    commit's settings; a change the executor refused or that failed leaves the
+    record's older commit, so it stays a change to make (and to retry), never drift.
+    """
     out = []
     for entry in plan.connectors:
-        if entry.action is Action.UPDATE:
+        record = records.get(entry.path) if entry.matched_by == "state" else None
+        if entry.action is Action.UPDATE and record is not None and record.commit == plan.source:
             fields = ", ".join(i.dotted for i in entry.changes)
             out.append(rules.DRIFT.finding(entry.path, f"'{entry.api_name}' drifted: {fields}"))
     return out
