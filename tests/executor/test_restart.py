@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -113,3 +114,49 @@ def test_sigterm_stops_jobs_as_interrupted_and_exits_cleanly(
         ended = c.get_execution("stopped", eid)
     assert (ended["status"], ended["reason"]) == ("error", "interrupted")
     assert ended["exit_code"] == -15  # SIGTERM reached the job's process group
+
+
+# Each job writes down its pid, then notes every earlier job of the connector still
+# alive (not a zombie) as it starts, and becomes `sleep` with an empty environment.
+OVERLAP_CHECK = """
+for f in "$PID_DIR"/*; do
+  [ -e "$f" ] || continue
+  state=$(cut -d')' -f2 "/proc/$(cat "$f")/stat" 2>/dev/null | cut -d' ' -f2)
+  if [ -n "$state" ] && [ "$state" != Z ]; then cat "$f" >> "$PID_DIR.overlaps"; fi
+done
+echo $$ > "$PID_DIR/$SCSYNC_EXECUTION_ID"
+exec env -i "$SLEEP" 40
+"""
+
+
+def test_an_orphan_that_cleared_its_environment_is_killed_before_its_successor_starts(
+    start_executor: ExecutorFactory, tmp_path: Path,
+) -> None:
+    server = start_executor()
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    overlaps = tmp_path / "pids.overlaps"
+    with server.client() as c:
+        c.create_connector({
+            "api_name": "bare_env", "name": "Bare", "status": "operational",
+            "max_concurrent_executions": 1,
+            "job": sh_job(OVERLAP_CHECK, env={"PID_DIR": str(pid_dir),
+                                              "SLEEP": shutil.which("sleep") or "sleep"}),
+        })
+        first, second = c.start_flow("bare_env"), c.start_flow("bare_env")
+        wait_execution(c, "bare_env", first, ("running",))
+        orphan = wait_for(lambda: (pid_dir / first).exists() and
+                          int((pid_dir / first).read_text() or 0), message="the job's pid")
+        # The exec has happened once the environment no longer names the execution.
+        wait_for(lambda: b"SCSYNC" not in Path(f"/proc/{orphan}/environ").read_bytes(),
+                 message="the job to clear its environment")
+
+    server.kill()
+    server.start()
+    with server.client() as c:
+        assert c.get_execution("bare_env", first)["reason"] == "interrupted"
+        wait_execution(c, "bare_env", second, ("running",))
+        wait_for(lambda: (pid_dir / second).exists(), message="the successor's pid")
+        assert not overlaps.exists(), "the successor started beside the orphan"
+        assert not alive(orphan)
+        c.patch_connector("bare_env", {"max_concurrent_executions": 0})

@@ -18,7 +18,16 @@ from scsync.executor.metrics import ExecutorMetrics
 from scsync.executor.outbox import DeliveryWorker
 from scsync.executor.runner import JobResult, JobRunner, interrupted, kill_orphan
 from scsync.executor.settings import ExecutorSettings
-from scsync.executor.store import EXECUTABLE, Ending, Row, Store, new_id, now_iso, parse_iso
+from scsync.executor.store import (
+    EXECUTABLE,
+    Ending,
+    JobProcess,
+    Row,
+    Store,
+    new_id,
+    now_iso,
+    parse_iso,
+)
 
 log = logging.getLogger("scsync.executor.admission")
 
@@ -56,12 +65,9 @@ class Scheduler:
             log.exception("admission failed; retrying on the next wake-up")
 
     def admit_now(self) -> int:
-        started = self._store.admit()
-        if not started:
-            return 0
         connectors: dict[str, Row] = {}
-        pids: list[tuple[str, int]] = []
-        for execution in started:
+
+        def spawn(execution: Row) -> JobProcess | None:
             cid = execution["connector_id"]
             if cid not in connectors:
                 found = self._store.get_connector(cid)
@@ -69,16 +75,21 @@ class Scheduler:
                 connectors[cid] = found
             waited = parse_iso(execution["started_at"]) - parse_iso(execution["created"])
             self._metrics.admission_latency.observe(waited.total_seconds())
-            if (pid := self.runner.start(execution, connectors[cid])) is not None:
-                pids.append((execution["id"], pid))
-        self._store.set_pids(pids)
-        return len(started)
+            try:
+                return self.runner.start(execution, connectors[cid])
+            except Exception as exc:  # raising would roll back jobs already started
+                log.exception("cannot start execution %s", execution["id"])
+                self.runner.end_unstarted(execution, connectors[cid],
+                                          f"job cannot start: internal error: {exc}")
+                return None
+
+        return len(self._store.admit(spawn))
 
     def recover(self) -> int:
         """At start-up: every execution still marked running was cut off by a crash."""
         stale = self._store.running_executions()
         for execution in stale:
-            if kill_orphan(execution.get("pid"), execution["id"]):
+            if kill_orphan(execution):
                 log.warning("killed the leftover job of interrupted execution %s",
                             execution["id"])
             connector = self._store.get_connector(execution["connector_id"])

@@ -15,6 +15,7 @@ import errno
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import stat
@@ -26,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from scsync.executor.settings import ExecutorSettings
-from scsync.executor.store import Row, now_iso
+from scsync.executor.store import JobProcess, Row, now_iso
 
 log = logging.getLogger("scsync.executor.runner")
 
 COUNT_KEYS = ("created", "updated", "skipped", "failed")
+ORPHAN_EXIT_WAIT_SECONDS = 2.0
 RESULT_FILE_CAP = 64 << 10
 """Four counts need a few dozen bytes; more than this is not a result file."""
 # The executor's own credentials are not the job's business.
@@ -77,16 +79,16 @@ class JobRunner:
     def active(self) -> int:
         return len(self._runs)
 
-    def start(self, execution: Row, connector: Row) -> int | None:
-        """Spawn the job; a job that cannot start ends at once as `error`. Returns the pid."""
+    def start(self, execution: Row, connector: Row) -> JobProcess | None:
+        """Spawn the job; a job that cannot start ends at once as `error`."""
         job = connector.get("job")
         if not job or not job.get("command"):
-            self._end_unstarted(execution, connector, "no job defined")
+            self.end_unstarted(execution, connector, "no job defined")
             return None
         try:
             cwd = self._working_dir(job.get("working_dir"))
         except ValueError as exc:
-            self._end_unstarted(execution, connector, f"job cannot start: {exc}")
+            self.end_unstarted(execution, connector, f"job cannot start: {exc}")
             return None
         result_file = self._settings.runs_dir / f"{execution['id']}.json"
         _discard(result_file)
@@ -106,13 +108,21 @@ class JobRunner:
             )
         except (OSError, ValueError) as exc:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._end_unstarted(execution, connector,
+            self.end_unstarted(execution, connector,
                                 f"job cannot start: {job['command'][0]}: {detail}")
             return None
         assert process.stdout is not None
         out_fd = process.stdout.fileno()
         os.set_blocking(out_fd, False)
-        run = _Run(execution, connector, process, os.pidfd_open(process.pid), out_fd, result_file)
+        try:
+            pidfd = os.pidfd_open(process.pid)
+        except OSError as exc:  # out of file descriptors: the job must not run unwatched
+            _killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            process.stdout.close()
+            self.end_unstarted(execution, connector, f"job cannot start: {exc.strerror}")
+            return None
+        run = _Run(execution, connector, process, pidfd, out_fd, result_file)
         self._runs[execution["id"]] = run
         loop = asyncio.get_running_loop()
         loop.add_reader(out_fd, self._read, run)
@@ -120,7 +130,9 @@ class JobRunner:
         timeout = float(job.get("timeout_seconds") or 3600)
         run.timers.append(loop.call_later(timeout, self._stop, run,
                                           f"timed out after {timeout:g}s"))
-        return process.pid
+        # The job leads its own session (start_new_session), so its group id is its pid;
+        # the child is unreaped until _exited, so its /proc entry is there to read.
+        return JobProcess(process.pid, process_start_time(process.pid), process.pid)
 
     async def stop_all(self, reason: str) -> None:
         """Stop every job (executor shutdown) and wait until each has ended."""
@@ -219,7 +231,7 @@ class JobRunner:
         return _result(run.execution, run.connector, status, reason, returncode, counts,
                        _output(run).decode("utf-8", "replace"), run.dropped)
 
-    def _end_unstarted(self, execution: Row, connector: Row, reason: str) -> None:
+    def end_unstarted(self, execution: Row, connector: Row, reason: str) -> None:
         asyncio.get_running_loop().call_soon(
             self._on_end, _result(execution, connector, "error", reason, None, None, "", 0))
 
@@ -322,16 +334,44 @@ def _killpg(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def kill_orphan(pid: int | None, execution_id: str) -> bool:
-    """After a crash: kill the job group left behind, if that pid is still our job."""
-    if not pid:
+def process_start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks after boot; None when it is gone."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 2 (the command name) may hold spaces and parentheses: split after its last ')'.
+    # What follows is field 3 onwards, so field 22 is at index 19.
+    fields = stat_line.rpartition(")")[2].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def kill_orphan(execution: Row) -> bool:
+    """After a crash: kill the job group left behind, and wait until its leader is gone.
+
+    Only when the recorded pid still belongs to the job: the same start time
+    proves it, whatever the job did to its environment.  A pidfd taken before
+    the check pins the process, so the pid cannot be reused between the check
+    and the kill.
+    """
+    pid, start_time = execution.get("pid"), execution.get("pid_start_time")
+    pgid = execution.get("pgid") or pid
+    if not pid or start_time is None or not pgid:
         return False
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        pidfd = os.pidfd_open(pid)
     except OSError:
         return False
-    # The pid may have been reused since; only our job carries its execution id.
-    if f"SCSYNC_EXECUTION_ID={execution_id}".encode() not in environ.split(b"\0"):
-        return False
-    _killpg(pid, signal.SIGKILL)
-    return True
+    try:
+        if process_start_time(pid) != start_time:
+            return False
+        _killpg(pgid, signal.SIGKILL)
+        # Wait for the exit, so the successor of a limit-1 connector never starts
+        # beside it; SIGKILL cannot be caught, so this is quick.
+        select.select([pidfd], [], [], ORPHAN_EXIT_WAIT_SECONDS)
+        return True
+    finally:
+        os.close(pidfd)

@@ -77,4 +77,10 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL
     );
     """,
+    # Who a job's process is: a pid alone may be reused by the time a restart looks,
+    # and a job may clear its environment, so the start time tells them apart.
+    """
+    ALTER TABLE executions ADD COLUMN pid_start_time INTEGER;
+    ALTER TABLE executions ADD COLUMN pgid INTEGER
+    """,
 )

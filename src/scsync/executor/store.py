@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +60,16 @@ class Ending:
     ended_at: str
     report_file_id: str
     report: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class JobProcess:
+    """A started job's process, as a restart needs it to find and stop a leftover job."""
+
+    pid: int
+    start_time: int | None
+    """Clock ticks after boot (/proc/<pid>/stat field 22): tells the job from a reused pid."""
+    pgid: int
 
 
 class Store(OutboxQueries):
@@ -238,8 +248,13 @@ class Store(OutboxQueries):
         ).fetchone()["n"]
         return n
 
-    def admit(self) -> list[Row]:
-        """Mark as running every queued execution a free slot allows, oldest first."""
+    def admit(self, spawn: Callable[[Row], JobProcess | None]) -> list[Row]:
+        """Mark as running every queued execution a free slot allows, oldest first.
+
+        `spawn` starts each one's job inside this transaction, so the job's process
+        is recorded with the admission: a crash can never leave a running execution
+        whose job a restart cannot find.  It must not raise.
+        """
         started: list[Row] = []
         now = now_iso()
         with self.transaction() as db:
@@ -263,18 +278,18 @@ class Store(OutboxQueries):
                         "UPDATE executions SET status = 'running', started_at = ?, reason = NULL"
                         " WHERE id = ?", (now, row["id"]),
                     )
-                    started.append(_execution({**row, "status": "running", "started_at": now}))
+                    execution = _execution({**row, "status": "running", "started_at": now})
+                    started.append(execution)
+                    if (process := spawn(execution)) is not None:
+                        db.execute(
+                            "UPDATE executions SET pid = ?, pid_start_time = ?, pgid = ?"
+                            " WHERE id = ?",
+                            (process.pid, process.start_time, process.pgid, row["id"]),
+                        )
                 if rows:
                     db.execute("UPDATE connectors SET last_used_at = ? WHERE id = ?",
                                (now, candidate["id"]))
         return started
-
-    def set_pids(self, pids: Sequence[tuple[str, int]]) -> None:
-        """Remember job pids, so a restart can stop the jobs a crash left running."""
-        if pids:
-            with self.transaction() as db:
-                db.executemany("UPDATE executions SET pid = ? WHERE id = ?",
-                               [(pid, eid) for eid, pid in pids])
 
     def cancel(self, execution_id: str, reason: str, ended_at: str,
                notifications: Sequence[Notification]) -> bool:
