@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -15,6 +19,8 @@ from tests.controller.conftest import (
     ControllerFactory,
     CountingProxy,
     Executor,
+    Process,
+    base_env,
     executor_process,
     manifest,
     sign,
@@ -185,3 +191,39 @@ def test_a_change_the_executor_refused_is_retried_not_taken_for_drift(
     row = _by_api(controller.status())["steady"]
     assert row["sync"] == "Error" and "HTTP 422" in row["reason"], row
     assert "drifted" not in controller.log()
+
+
+def test_a_busy_listen_port_is_a_usage_error_before_any_request(
+        remote: tuple[Path, Clone], proxy: CountingProxy,
+        scsync: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
+    bare, clone = remote
+    clone.commit("one", {"connectors/p.yaml": manifest("ported", name="Ported")})
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = scsync("controller", "--repo", bare, "--executor", proxy.url,
+                                "--listen", f"127.0.0.1:{port}", "--data-dir",
+                                tmp_path / "busy-data", timeout=30)
+    assert code == 2, out + err
+    assert err.startswith(f"scsync: error: cannot listen on 127.0.0.1:{port}") and \
+        err.count("\n") == 1, err
+    assert proxy.calls == []  # nothing reconciled
+
+
+def test_listen_on_port_0_logs_the_port_it_got(
+        remote: tuple[Path, Clone], executor: Executor, tmp_path: Path) -> None:
+    bare, clone = remote
+    clone.commit("one", {"connectors/z.yaml": manifest("zero_port", name="Zero")})
+    process = Process([sys.executable, "-m", "scsync", "controller", "--repo", str(bare),
+                       "--executor", executor.url, "--listen", "127.0.0.1:0", "--data-dir",
+                       str(tmp_path / "zero-data")], tmp_path, base_env(),
+                      tmp_path / "zero.log").start()
+    try:
+        found = wait_for(lambda: re.search(r"endpoints on http://127\.0\.0\.1:(\d+)",
+                                           process.log()), message="the endpoints logged")
+        port = int(found.group(1))
+        assert port != 0
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        assert process.stop() == 0, process.log()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.settings import ControllerSettings
 from scsync.controller.state import State
+from scsync.errors import UsageError
 
 log = logging.getLogger("scsync.controller")
 
@@ -34,6 +36,32 @@ def configure_logging() -> None:
 def serve(settings: ControllerSettings,
           on_started: Callable[[ControllerSettings], None] | None = None) -> int:
     """Run until SIGINT or SIGTERM; 0 after a clean stop."""
+    # The address first: a controller that cannot serve its endpoints must not
+    # reconcile (write to the executor) before it finds out.
+    sock = listen_socket(settings.listen_host, settings.listen_port)
+    try:
+        return _serve(settings, sock, on_started)
+    finally:
+        sock.close()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The endpoints' socket, bound; a busy or bad address is a usage error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise UsageError(f"cannot listen on {where}: {exc.strerror or exc} (another "
+                         "controller there? choose another address with --listen)") from None
+    return sock
+
+
+def _serve(settings: ControllerSettings, sock: socket.socket,
+           on_started: Callable[[ControllerSettings], None] | None) -> int:
     local = Path(settings.repo)
     credentials = Credentials.from_env(local if local.is_dir() else None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -57,9 +85,10 @@ def serve(settings: ControllerSettings,
         try:
             if on_started is not None:
                 on_started(settings)
+            # The bound port, not the asked one: --listen HOST:0 picks a free port.
             log.info("endpoints on http://%s:%d (/status /healthz /readyz /metrics "
-                     "/hooks/git)", settings.listen_host, settings.listen_port)
-            server.run()
+                     "/hooks/git)", settings.listen_host, sock.getsockname()[1])
+            server.run(sockets=[sock])
         except (KeyboardInterrupt, Terminated):
             pass
         finally:
