@@ -228,3 +228,15 @@ def test_run_waits_for_the_execution_and_secrets_never_show(
     for _code, out, err in outputs:
         assert API_KEY not in out and API_KEY not in err
     assert API_KEY not in executor.log()
+
+
+def test_the_state_folder_keeps_itself_out_of_git(
+        scsync: Cli, work: Clone, executor: Executor) -> None:
+    (work.path / ".gitignore").unlink()
+    work.commit("one", {"connectors/kept.yaml": manifest("kept_out")})
+    code, out, err = scsync("apply", "--repo", work.path, "--executor", executor.url,
+                            "--auto-approve")
+    assert code == 0, out + err
+    assert (work.path / ".scsync" / "controller.db").exists()
+    assert (work.path / ".scsync" / ".gitignore").read_text() == "*\n"
+    assert work.git("status", "--porcelain", "--untracked-files=all") == ""

@@ -62,6 +62,7 @@ def test_up_as_a_new_user_then_run_a_connector_end_to_end(tmp_path: Path, scsync
     shutil.copytree(REPO_ROOT / "connectors", project / "connectors")
     shutil.copytree(REPO_ROOT / "jobs", project / "jobs")
     repo = init_repo(project)
+    (project / ".gitignore").unlink()  # a user's repository knows nothing of .scsync/
     repo.commit("my SmartConnectors")
     env = {k: v for k, v in base_env().items() if k != "SCSYNC_API_KEY"}  # a new user has none
     port, listen = free_port(), free_port()
@@ -95,6 +96,7 @@ def test_up_as_a_new_user_then_run_a_connector_end_to_end(tmp_path: Path, scsync
         edited = (project / "connectors" / "hubspot_contacts.yaml").read_text()
         repo.commit("relabel", {"connectors/hubspot_contacts.yaml":
                                 edited.replace("HubSpot Contacts Sync", "HubSpot Contacts")})
+        assert repo.git("ls-files", ".scsync") == ""  # `git add --all` left the key out
         code, out, err = scsync("executions", "hubspot_contacts", "--executor", executor_url,
                                 cwd=project, env=no_key)
         assert code == 0 and "success" in out

@@ -17,7 +17,7 @@ from scsync.controller.http import build_app
 from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.settings import ControllerSettings
-from scsync.controller.state import State
+from scsync.controller.state import State, prepare_data_dir
 from scsync.errors import UsageError
 
 log = logging.getLogger("scsync.controller")
@@ -64,7 +64,7 @@ def _serve(settings: ControllerSettings, sock: socket.socket,
            on_started: Callable[[ControllerSettings], None] | None) -> int:
     local = Path(settings.repo)
     credentials = Credentials.from_env(local if local.is_dir() else None)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir)
     with State(settings.state_path) as state, \
             ExecutorClient(settings.executor_url, credentials,
                            timeout=settings.request_timeout) as client:

@@ -9,6 +9,7 @@ matches live connectors by api_name and by name (see plan.py).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -41,11 +42,28 @@ class Record:
     commit: str | None
 
 
+def prepare_data_dir(path: Path) -> None:
+    """Create the data folder; when it is scsync's own, keep it out of git.
+
+    It holds the local executor's API key, the state and a mirror: nothing a
+    user should commit by `git add -A`.  Its `.gitignore` (`*`, the same file
+    `scsync executor serve` writes) is created only if missing, and only in a
+    folder created here or named `.scsync`: never in a folder of the user's
+    that `--data-dir` points at (`--data-dir .` would hide the whole repository).
+    """
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    if created or path.name == ".scsync":
+        with contextlib.suppress(FileExistsError), \
+                open(path / ".gitignore", "x", encoding="utf-8") as ignore:
+            ignore.write("*\n")
+
+
 class State:
     """Thread-safe: the reconcile loop writes while the HTTP endpoints may read."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_data_dir(path.parent)
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,

@@ -22,6 +22,7 @@ from scsync.client import Credentials, ExecutorClient, ExecutorError, RetryPolic
 from scsync.controller.desired import DesiredReader
 from scsync.controller.server import configure_logging, serve
 from scsync.controller.settings import ControllerSettings, secret_from_env
+from scsync.controller.state import prepare_data_dir
 from scsync.errors import ScsyncError, UsageError
 from scsync.gitsource import current_branch, open_repo
 
@@ -39,7 +40,7 @@ def up(options: UpOptions, out: TextIO) -> int:
     root = options.root.resolve()
     branch, first = _repository(root, options.folder)
     data = root / ".scsync"
-    data.mkdir(exist_ok=True)
+    prepare_data_dir(data)
     for port, what in ((options.port, "--port"), (options.listen_port, "--listen-port")):
         if not _free(port):
             raise UsageError(f"port {port} on 127.0.0.1 is taken (another scsync up?); "
