@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import stat
+from typing import Any
 
 import pytest
+import requests
 
 from scsync.client import (
     BadRequest,
@@ -175,6 +177,47 @@ def test_openapi_healthz_and_metrics(shared_executor: ExecutorProcess,
                    "scsync_executions_finished_total", "scsync_admission_latency_seconds"):
         assert family in metrics.text
     assert client.healthz()["status"] == "ok"
+
+
+def _schema(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    ref = response["content"]["application/json"]["schema"]["$ref"]
+    schema: dict[str, Any] = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
+
+
+def test_openapi_documents_the_auth_headers_and_the_real_error_bodies(
+    shared_executor: ExecutorProcess,
+) -> None:
+    response = requests.get(f"{shared_executor.url}/openapi.json", timeout=5)
+    spec = response.json()
+    schemes = spec["components"]["securitySchemes"]
+    assert {(s["type"], s["in"], s["name"]) for s in schemes.values()} == {
+        ("apiKey", "header", "X-API-KEY"), ("apiKey", "header", "X-BUSINESS-ID")}
+    expected = {  # (path, method): the error statuses it documents beyond 401, 403, 500
+        ("/api/smart-connectors", "get"): {422},
+        ("/api/smart-connectors", "post"): {400, 409, 413, 422},
+        ("/api/smart-connectors/{c}", "get"): {404, 422},
+        ("/api/smart-connectors/{c}", "patch"): {400, 404, 409, 413, 422},
+        ("/api/smart-connectors/{c}/start-connector-flow", "post"): {400, 404, 413, 422},
+        ("/api/smart-connectors/{c}/executions", "get"): {404, 422},
+        ("/api/smart-connectors/{c}/executions/{eid}", "get"): {404, 422},
+        ("/api/smart-connectors/{c}/executions/{eid}/cancel", "post"): {404, 409, 422},
+        ("/api/files/{file_id}/download", "get"): {404, 422},
+        ("/metrics", "get"): set(),
+    }
+    for (path, method), extra in expected.items():
+        operation = spec["paths"][path][method]
+        assert {name for requirement in operation["security"] for name in requirement} == set(
+            schemes), path
+        errors = {int(code) for code in operation["responses"] if code[0] in "45"}
+        assert errors == {401, 403, 500} | extra, (path, method)
+        for code in errors:
+            body = _schema(spec, operation["responses"][str(code)])
+            assert body["properties"]["detail"]["type"] == "string"
+            assert set(body["properties"]) == ({"detail", "errors"} if code == 422
+                                               else {"detail"})
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
 def test_wrong_key_is_401_and_not_retried(shared_executor: ExecutorProcess) -> None:

@@ -12,9 +12,21 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Body,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    Security,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +54,55 @@ ExecutionStatus = Literal["queued", "running", "success", "partial_success", "er
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 UserId = Annotated[str | None, Header(alias="X-USER-ID", max_length=254)]
+
+# For the OpenAPI document only: ApiKeyMiddleware checks both headers before routing
+# (so that no body is parsed for an unauthenticated caller), and these never refuse.
+_API_KEY = APIKeyHeader(name="X-API-KEY", scheme_name="ApiKey", auto_error=False,
+                        description="The executor's API key; 401 when missing or wrong.")
+_BUSINESS_ID = APIKeyHeader(
+    name="X-BUSINESS-ID", scheme_name="BusinessId", auto_error=False,
+    description="Required when the executor has SCSYNC_BUSINESS_ID; 403 when it differs.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what went wrong, in one line."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422: every invalid field, named, without echoing the input."""
+
+    detail: str
+    errors: list[FieldProblem]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ValidationErrorBody if code == 422 else ErrorBody,
+                   "description": _ERROR_WORDS[code]} for code in codes}
+
+
+_ERROR_WORDS = {
+    400: "Malformed JSON body, or a status an update may not set.",
+    401: "Missing or invalid X-API-KEY.",
+    403: "X-BUSINESS-ID does not match this executor.",
+    404: "No such connector, execution or file.",
+    409: "Conflict: api_name taken or in use, or the execution is not queued.",
+    413: "Request body larger than the limit.",
+    422: "Invalid field, query parameter or path parameter.",
+    500: "Internal error; the executor's log has the details.",
+}
+# 401 and 403 come from the middleware, on every route but /healthz.
+_AUTHENTICATED = _errors(401, 403, 500)
+# Declared on every route with parameters, or FastAPI would document its own 422
+# shape rather than the one _invalid_request answers with.
+_WITH_PARAMS = _errors(422)
+_WITH_BODY = _errors(400, 413, 422)
 
 
 def build_app(
@@ -74,16 +135,18 @@ def _connector_or_404(executor: Executor, ref: str) -> Row:
 
 def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
     base = settings.base_url
+    api = APIRouter(dependencies=[Security(_API_KEY), Security(_BUSINESS_ID)],
+                    responses=_AUTHENTICATED)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", response_class=Response)
+    @api.get("/metrics", response_class=Response)
     async def metrics(request: Request) -> Response:
         return Response(_executor(request).metrics.render(), media_type=CONTENT_TYPE)
 
-    @app.get("/api/smart-connectors")
+    @api.get("/api/smart-connectors", responses=_WITH_PARAMS)
     async def list_connectors(
         request: Request, status: Status | None = None,
         search: Annotated[str | None, Query(max_length=255)] = None,
@@ -93,7 +156,7 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
             status=status, search=search, offset=(page - 1) * page_size, limit=page_size)
         return _page(request, total, page, page_size, [connector_view(r) for r in rows])
 
-    @app.post("/api/smart-connectors", status_code=201)
+    @api.post("/api/smart-connectors", status_code=201, responses={**_WITH_BODY, **_errors(409)})
     async def create_connector(request: Request, body: ConnectorCreate) -> dict[str, Any]:
         fields = body.model_dump()
         try:
@@ -102,11 +165,11 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
             raise HTTPException(409, f"api_name {body.api_name!r} is already taken.") from exc
         return connector_view(row)
 
-    @app.get("/api/smart-connectors/{c}")
+    @api.get("/api/smart-connectors/{c}", responses=_errors(404, 422))
     async def get_connector(request: Request, c: str) -> dict[str, Any]:
         return connector_view(_connector_or_404(_executor(request), c))
 
-    @app.patch("/api/smart-connectors/{c}")
+    @api.patch("/api/smart-connectors/{c}", responses={**_WITH_BODY, **_errors(404, 409)})
     async def patch_connector(request: Request, c: str, body: ConnectorUpdate) -> dict[str, Any]:
         executor = _executor(request)
         connector = _connector_or_404(executor, c)
@@ -134,7 +197,8 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
         executor.scheduler.wake()
         return connector_view(row)
 
-    @app.post("/api/smart-connectors/{c}/start-connector-flow", status_code=201)
+    @api.post("/api/smart-connectors/{c}/start-connector-flow", status_code=201,
+              responses={**_WITH_BODY, **_errors(404)})
     async def start_connector_flow(
         request: Request, c: str, user: UserId = None,
         body: Annotated[StartFlow | None, Body()] = None,
@@ -150,7 +214,7 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
         executor.scheduler.wake()
         return {"execution_id": execution_id}
 
-    @app.get("/api/smart-connectors/{c}/executions")
+    @api.get("/api/smart-connectors/{c}/executions", responses=_errors(404, 422))
     async def list_executions(
         request: Request, c: str, status: ExecutionStatus | None = None,
         page: Page = 1, page_size: PageSize = 50,
@@ -163,14 +227,15 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
         results = [execution_view(executor, r, connector, base, queue=queue) for r in rows]
         return _page(request, total, page, page_size, results)
 
-    @app.get("/api/smart-connectors/{c}/executions/{eid}")
+    @api.get("/api/smart-connectors/{c}/executions/{eid}", responses=_errors(404, 422))
     async def get_execution(request: Request, c: str, eid: uuid.UUID) -> dict[str, Any]:
         executor = _executor(request)
         connector = _connector_or_404(executor, c)
         execution = _execution_or_404(executor, connector, eid)
         return execution_view(executor, execution, connector, base, detail=True)
 
-    @app.post("/api/smart-connectors/{c}/executions/{eid}/cancel")
+    @api.post("/api/smart-connectors/{c}/executions/{eid}/cancel",
+              responses=_errors(404, 409, 422))
     async def cancel_execution(request: Request, c: str, eid: uuid.UUID,
                                user: UserId = None) -> dict[str, Any]:
         executor = _executor(request)
@@ -185,13 +250,15 @@ def _routes(app: FastAPI, settings: ExecutorSettings) -> None:
         ended = _execution_or_404(executor, connector, eid)
         return execution_view(executor, ended, connector, base, detail=True)
 
-    @app.get("/api/files/{file_id}/download")
+    @api.get("/api/files/{file_id}/download", responses=_errors(404, 422))
     async def download(request: Request, file_id: uuid.UUID) -> Response:
         row = _executor(request).store.get_file(str(file_id))
         if row is None:
             raise HTTPException(404, "File not found.")
         return Response(row["content"], media_type=row["content_type"], headers={
             "Content-Disposition": f'attachment; filename="{row["name"]}"'})
+
+    app.include_router(api)
 
 
 def _execution_or_404(executor: Executor, connector: Row, eid: uuid.UUID) -> Row:
