@@ -240,3 +240,26 @@ def test_the_state_folder_keeps_itself_out_of_git(
     assert (work.path / ".scsync" / "controller.db").exists()
     assert (work.path / ".scsync" / ".gitignore").read_text() == "*\n"
     assert work.git("status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_plan_never_creates_the_state_and_a_bad_state_folder_is_a_usage_error(
+        scsync: Cli, work: Clone, executor: Executor, tmp_path: Path) -> None:
+    work.write({"connectors/s.yaml": manifest("stateless")})
+    assert _plan(scsync, work, executor.url)[0] == 2
+    code, _out, _err = scsync("plan", "--repo", work.path, "--executor", "http://127.0.0.1:9")
+    assert code == 2
+    assert not (work.path / ".scsync").exists()  # plan only reads, even when it fails
+
+    a_file = tmp_path / "passwd"
+    a_file.write_text("root:x:0:0\n")
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "controller.db").write_bytes(b"not a database, " * 64)
+    for data_dir in (a_file, damaged):
+        for command in ("plan", "apply"):
+            code, out, err = scsync(command, "--repo", work.path, "--executor", executor.url,
+                                    "--auto-approve" if command == "apply" else "--prune",
+                                    "--data-dir", data_dir)
+            assert code == 2, out + err
+            assert err.startswith("scsync: error: cannot use the controller state"), err
+            assert err.count("\n") == 1 and "internal error" not in err

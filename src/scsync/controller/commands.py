@@ -48,10 +48,12 @@ class PlanOptions:
 
 
 @contextmanager
-def session(options: PlanOptions) -> Iterator[tuple[ExecutorClient, State]]:
+def session(options: PlanOptions, *,
+            write: bool = True) -> Iterator[tuple[ExecutorClient, State]]:
+    """`write=False` for plan: it reads the state and must never create it."""
     credentials = Credentials.from_env(options.repo)
     with ExecutorClient(options.executor, credentials) as client, \
-            State(options.state_path) as state:
+            State(options.state_path, create=write) as state:
         yield client, state
 
 
@@ -126,7 +128,7 @@ def git_renames(repo: Repository, base: str | None, head: str, folder: str) -> d
 
 def run_plan(options: PlanOptions, out: TextIO = sys.stdout) -> int:
     try:
-        with session(options) as (client, state):
+        with session(options, write=False) as (client, state):
             plan = build_plan(options, client, state)
     except ScsyncError as exc:
         if not options.detailed_exitcode:

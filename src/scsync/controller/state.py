@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from scsync.errors import ScsyncError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS managed (
     path TEXT PRIMARY KEY,
@@ -59,18 +61,47 @@ def prepare_data_dir(path: Path) -> None:
             ignore.write("*\n")
 
 
-class State:
-    """Thread-safe: the reconcile loop writes while the HTTP endpoints may read."""
+class StateError(ScsyncError):
+    """The controller's data folder or state database cannot be used."""
 
-    def __init__(self, path: Path) -> None:
-        prepare_data_dir(path.parent)
+
+@contextmanager
+def _errors(path: Path) -> Iterator[None]:
+    """OS and SQLite failures as one readable error (a bad --data-dir, a damaged file)."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StateError(f"cannot use the controller state {path}: {reason} (--data-dir "
+                         "must be a folder scsync can write; move a damaged controller.db "
+                         "away and the next run matches connectors by api_name and name)"
+                         ) from None
+
+
+class State:
+    """Thread-safe: the reconcile loop writes while the HTTP endpoints may read.
+
+    With `create=False` (plan, which only reads) nothing is created: a missing
+    file reads as an empty state held in memory.
+    """
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                   timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        with _errors(path):
+            if path.parent.exists() and not path.parent.is_dir():
+                raise NotADirectoryError(20, "not a folder", str(path.parent))
+            if not create and not path.exists():
+                self._db = sqlite3.connect(":memory:", check_same_thread=False,
+                                           isolation_level=None)
+            else:
+                if create:
+                    prepare_data_dir(path.parent)
+                self._db = sqlite3.connect(path, check_same_thread=False,
+                                           isolation_level=None, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
 
     def __enter__(self) -> State:
         return self
@@ -85,7 +116,7 @@ class State:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _errors(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -95,7 +126,7 @@ class State:
             self._db.execute("COMMIT")
 
     def records(self) -> dict[str, Record]:
-        with self._lock:
+        with self._lock, _errors(self.path):
             rows = self._db.execute(
                 "SELECT path, connector_id, api_name, commit_id FROM managed").fetchall()
         return {r[0]: Record(*r) for r in rows}
@@ -114,7 +145,7 @@ class State:
             )
 
     def get(self, key: str) -> str | None:
-        with self._lock:
+        with self._lock, _errors(self.path):
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
