@@ -48,6 +48,8 @@ def test_in_use_rename_is_refused_the_rest_applies_and_the_escape_works(
     assert refused["matched_by"] == "state"
     assert "SC100" in [f["rule"] for f in refused["findings"]]
     assert "--allow-api-name-change orders:orders_v2" in refused["reason"]
+    assert ", 1 refused: orders_v2 (SC100 api_name 'orders' -> 'orders_v2' refused" in \
+        data["apply"]["summary"]
     with executor.client() as client:
         live = client.get_connector("orders")  # untouched, still reachable by its old name
         assert live["max_concurrent_executions"] == 1

@@ -23,7 +23,7 @@ from scsync.controller.desired import Desired
 from scsync.controller.live import LiveConnector
 from scsync.controller.plan import Action, ConnectorPlan, Plan, make_plan
 from scsync.controller.state import Record, State
-from scsync.findings import Finding
+from scsync.findings import Finding, Severity
 
 
 @dataclass(slots=True)
@@ -41,6 +41,7 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     aborted: str | None = None  # why the run stopped early (executor unreachable)
+    held: list[ConnectorPlan] = field(default_factory=list)  # refused or in error: not tried
 
     @property
     def failed(self) -> list[Outcome]:
@@ -53,7 +54,18 @@ class ApplyResult:
     def summary(self) -> str:
         done = [o for o in self.outcomes if o.ok]
         text = f"{len(done)} change(s) applied, {len(self.failed)} failed"
+        # Exit 1 with "0 failed" alone would hide why: name what was held back.
+        for action, label in ((Action.REFUSED, "refused"), (Action.ERROR, "in error")):
+            entries = [e for e in self.held if e.action is action]
+            if entries:
+                text += f", {len(entries)} {label}: " + ", ".join(map(_why, entries))
         return text + (f"; stopped: {self.aborted}" if self.aborted else "")
+
+
+def _why(entry: ConnectorPlan) -> str:
+    rule = next((f.rule for f in entry.findings if f.severity is Severity.ERROR), "")
+    reason = entry.reason if len(entry.reason) <= 90 else entry.reason[:89] + "…"
+    return f"{entry.api_name} ({rule} {reason})" if rule else f"{entry.api_name} ({reason})"
 
 
 Log = Callable[[str], None]
@@ -80,6 +92,8 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
         if entry.path in leave:
             keep.add(entry.record_path or entry.path)
             continue
+        if entry.action in (Action.REFUSED, Action.ERROR):
+            result.held.append(entry)
         if entry.action in (Action.REFUSED, Action.ERROR) or result.aborted:
             keep.add(_carry(entry, records, state))
             continue
