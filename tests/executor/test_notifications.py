@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from typing import Any
 
@@ -236,6 +237,31 @@ def test_pending_webhook_survives_a_kill(start_executor: ExecutorFactory,
     first, second = webhook_receiver.received()
     assert "webhook-signature" not in first.headers  # no secret configured: unsigned
     assert first.json() == second.json()
+
+
+def test_a_stored_malformed_url_fails_at_once_instead_of_retrying(
+    start_executor: ExecutorFactory,
+) -> None:
+    # The API refuses such URLs now; a database from before may still hold one.
+    server = start_executor(env=base_env(SCSYNC_DELIVERY_SCHEDULE="0.05,0.05"))
+    with server.client() as c:
+        c.create_connector({"api_name": "old_hook", "name": "Old", "status": "operational",
+                            "execution_ended_webhook_url": "https://example.com/h",
+                            "job": sh_job("true")})
+    server.stop()
+    with sqlite3.connect(server.db) as db:
+        db.execute("UPDATE connectors SET execution_ended_webhook_url = ?",
+                   ("https://example.com:99999/h",))
+    db.close()
+    server.start()
+    with server.client() as c:
+        wait_execution(c, "old_hook", c.start_flow("old_hook"))
+        wait_for(lambda: _notes(c, "old_hook")[0]["state"] != "pending", 5,
+                 message="the delivery decided")
+        time.sleep(0.3)  # a retry would have happened by now
+        (note,) = _notes(c, "old_hook")
+    assert (note["state"], note["attempts"]) == ("failed", 1)
+    assert note["last_error"] == "invalid URL: must be a URL with a port number from 1 to 65535"
 
 
 def test_without_smtp_emails_are_recorded_as_skipped(client: ExecutorClient) -> None:

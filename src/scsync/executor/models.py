@@ -6,6 +6,7 @@ a typo in a field name is an error rather than a silently ignored setting.
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 from typing import Annotated, Literal
@@ -20,6 +21,9 @@ Status = Literal["setup", "operational", "need_attention", "inactive"]
 
 _EMAIL = re.compile(r"^[^@\s,;<>()\[\]\\\"]+@[^@\s,;<>()\[\]\\\"]+\.[^@\s,;<>()\[\]\\\".]+$")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# A DNS label: letters, digits and hyphens, not at either end; underscores are
+# tolerated because real names (service records, some intranets) carry them.
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
 def _not_blank(value: str) -> str:
@@ -38,14 +42,52 @@ def _single_email(value: str) -> str:
     return value
 
 
-def _webhook_url(value: str) -> str:
-    parts = urlsplit(value)
+def webhook_url_problem(value: str) -> str | None:
+    """What is wrong with a webhook URL, or None.
+
+    Also asked by the delivery worker, of URLs stored before a check existed: a
+    URL that can never work is a permanent failure there, not a network error.
+    """
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unbalanced or invalid [IPv6] host
+        return "must be a URL with a valid host name"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute https URL")
+        return "must be an absolute https URL"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "must be a URL with a port number from 1 to 65535"
+    if not _valid_host(parts.hostname):
+        return "must be a URL with a valid host name"
     if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
-        raise ValueError("must use https (http only for localhost and 127.0.0.1)")
+        return "must use https (http only for localhost and 127.0.0.1)"
     if parts.username or parts.password:
-        raise ValueError("must not carry credentials in the URL")
+        return "must not carry credentials in the URL"
+    return None
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # urlsplit has taken off the brackets of an IPv6 literal
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    try:
+        # International names are checked in the ASCII form the resolver is given.
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.removesuffix(".").split(".")
+    return len(ascii_host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
+
+
+def _webhook_url(value: str) -> str:
+    if (problem := webhook_url_problem(value)) is not None:
+        raise ValueError(problem)
     return value
 
 

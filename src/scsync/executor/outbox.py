@@ -29,6 +29,7 @@ import requests
 
 from scsync import __version__
 from scsync.client import parse_retry_after
+from scsync.executor.models import webhook_url_problem
 from scsync.executor.settings import ExecutorSettings, Secret
 from scsync.executor.ssrf import find_refusal, guarded_session
 from scsync.executor.store import Notification, Row, Store, parse_iso
@@ -126,6 +127,8 @@ class Sender:
         return self._email(row["payload"])
 
     def _webhook(self, url: str, payload: dict[str, Any]) -> Outcome:
+        if (problem := webhook_url_problem(url)) is not None:
+            return Outcome(False, f"invalid URL: {problem}", permanent=True)
         body = json.dumps(payload["body"], separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json",
                    "User-Agent": f"scsync-executor/{__version__}"}
@@ -141,6 +144,10 @@ class Sender:
             response = self._session.post(url, data=body, headers=headers,
                                           timeout=self._settings.delivery_timeout,
                                           allow_redirects=False, stream=True)
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as exc:
+            # No retry can fix a URL that does not parse.
+            return Outcome(False, f"invalid URL: {type(exc).__name__}", permanent=True)
         except requests.RequestException as exc:
             if (refused := find_refusal(exc)) is not None:
                 return Outcome(False, f"refused by the SSRF guard: {refused}", permanent=True)
