@@ -227,3 +227,35 @@ def test_listen_on_port_0_logs_the_port_it_got(
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     finally:
         assert process.stop() == 0, process.log()
+
+
+def test_plan_findings_and_apply_failures_are_logged_counted_and_shown(
+        remote: tuple[Path, Clone], executor: Executor,
+        start_controller: ControllerFactory) -> None:
+    bare, clone = remote
+    with executor.client() as client:
+        client.create_connector({"api_name": "by_hand", "name": "By Hand",
+                                 "status": "operational"})
+    first = clone.commit("one", {
+        "connectors/u.yaml": manifest("unused_a", name="Unused"),
+        "connectors/c.yaml": manifest("conc", name="Conc", max_concurrent_executions=3),
+        "connectors/h.yaml": manifest("holder_b", name="Holder"),
+        "connectors/f.yaml": manifest("fails_c", name="Fails")})
+    controller = start_controller(bare, executor.url, "--interval", "300")
+    controller.wait_applied(first)
+    second = clone.commit("two", {
+        "connectors/u.yaml": manifest("unused_a2", name="Unused"),  # SC120
+        "connectors/c.yaml": manifest("conc", name="Conc"),  # SC122
+        "connectors/h.yaml": manifest("by_hand", name="Holder"),  # SC127
+        "connectors/f.yaml": manifest("fails_c", name="Fails", job=REFUSED_JOB)})  # 422
+    controller.stop()
+    controller = start_controller(bare, executor.url, "--interval", "300")
+    status = controller.wait_applied(second)
+    log = controller.log()
+    assert re.search(r" WARNING connectors/u\.yaml: SC120: api_name 'unused_a' -> ", log), log
+    assert re.search(r" INFO connectors/c\.yaml: SC122: max_concurrent_executions 3 -> 1", log)
+    assert re.search(r" ERROR connectors/h\.yaml: SC127: api_name 'by_hand' is already held", log)
+    assert re.search(r" ERROR +! fails_c: update failed: HTTP 422", log), log
+    assert "never used" in _by_api(status)["unused_a2"]["reason"]
+    metrics = requests.get(f"{controller.url}/metrics", timeout=5).text
+    assert 'scsync_controller_errors_total{kind="plan"} 1.0' in metrics

@@ -72,7 +72,8 @@ Log = Callable[[str], None]
 
 
 def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str | None = None,
-               log: Log | None = None, leave: frozenset[str] = frozenset()) -> ApplyResult:
+               log: Log | None = None, leave: frozenset[str] = frozenset(),
+               log_failure: Log | None = None) -> ApplyResult:
     """Apply `plan`; state records what each manifest path now manages.
 
     The entries whose paths are in `leave` are neither written nor recorded
@@ -84,6 +85,7 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
     if not plan.valid:
         return result
     say = log or (lambda _line: None)
+    warn = log_failure or say  # a log with levels keeps failures apart from progress
     records = state.records()
     keep: set[str] = set()  # records a refused or failed entry still needs next time
     adopted: list[Record] = []
@@ -101,11 +103,11 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
             connector_id = _apply_one(entry, client, result, say)
         except ExecutorUnreachable as exc:
             result.aborted = str(exc)
-            _failed(entry, exc, result, say)
+            _failed(entry, exc, result, warn)
             keep.add(_carry(entry, records, state))
             continue
         except ExecutorError as exc:
-            _failed(entry, exc, result, say)
+            _failed(entry, exc, result, warn)
             keep.add(_carry(entry, records, state))
             continue
         record = Record(entry.path, connector_id, entry.api_name, commit)
@@ -121,7 +123,7 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
         state.save(adopted)
     for item in plan.unmanaged:
         if item.prune and not result.aborted:
-            _prune(item.connector_id, item.api_name, client, result, say)
+            _prune(item.connector_id, item.api_name, client, result, say, warn)
     # Records of manifests gone from the tree: those connectors are no longer managed.
     gone = [path for path in records if path not in keep]
     if gone:
@@ -204,7 +206,7 @@ def _lookup(client: ExecutorClient, api_name: str) -> dict[str, Any] | None:
 
 
 def _prune(connector_id: str, api_name: str, client: ExecutorClient, result: ApplyResult,
-           say: Log) -> None:
+           say: Log, warn: Log) -> None:
     try:
         client.patch_connector(connector_id, {"status": "inactive"})
     except ExecutorError as exc:
@@ -212,7 +214,7 @@ def _prune(connector_id: str, api_name: str, client: ExecutorClient, result: App
             result.aborted = str(exc)
         outcome = Outcome(api_name, None, "prune", False, str(exc), connector_id)
         result.outcomes.append(outcome)
-        say(f"  ! {api_name}: could not set Inactive: {exc}")
+        warn(f"  ! {api_name}: could not set Inactive: {exc}")
         return
     _ok(result, say, Outcome(api_name, None, "prune", True, "set Inactive (--prune)",
                              connector_id))

@@ -30,11 +30,14 @@ from scsync.controller.plan import Action, Plan, drift_findings, make_plan
 from scsync.controller.settings import ControllerSettings, redact_url
 from scsync.controller.state import State
 from scsync.errors import GitError
+from scsync.findings import Severity
 from scsync.gitsource import Repository, fetch_branch, open_mirror
 
 log = logging.getLogger("scsync.controller")
 
 SYNCED, OUT_OF_SYNC, REFUSED, ERROR = "Synced", "OutOfSync", "Refused", "Error"
+_LEVELS = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING,
+           Severity.NOTICE: logging.INFO}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,16 +147,12 @@ class Reconciler:
         if warn and applied_before == good.source:
             for item in plan.unmanaged:  # set back by hand after a prune: drift too
                 item.prune = False
+        self._log_findings(plan)
         result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info,
-                            leave=leave)
+                            leave=leave, log_failure=log.error)
         self.metrics.applied.inc(result.writes)
         if result.failed:
             self.metrics.errors.labels("apply").inc(len(result.failed))
-        refused = [c for c in plan.connectors if c.action is Action.REFUSED]
-        for entry in refused:
-            log.error("%s: %s", entry.path, entry.reason)
-        if refused:
-            self.metrics.errors.labels("refused").inc(len(refused))
         if result.aborted:
             self._statuses(plan, result, leave)
             raise ExecutorError(None, result.aborted)
@@ -162,6 +161,17 @@ class Reconciler:
             log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
                      result.summary())
         self._statuses(plan, result, leave)
+
+    def _log_findings(self, plan: Plan) -> None:
+        """What plan and apply show a user, the controller's log shows its operator."""
+        for entry in sorted(plan.connectors, key=lambda c: c.path):
+            for finding in entry.findings:
+                log.log(_LEVELS[finding.severity], "%s: %s: %s", entry.path, finding.rule,
+                        finding.message)
+        for action, kind in ((Action.REFUSED, "refused"), (Action.ERROR, "plan")):
+            count = plan.count(action)
+            if count:
+                self.metrics.errors.labels(kind).inc(count)
 
     def _read(self, repo: Repository, head: str) -> None:
         desired = self.reader.at_commit(repo, head)
@@ -212,6 +222,11 @@ class Reconciler:
                 reason = "; ".join(f.message for f in entry.findings if f.rule == "SC121")
             elif entry.writes:
                 reason = "applied: " + ", ".join(i.dotted for i in entry.changes)
+            # Warnings (an unused rename applied, a rename seen without state) belong
+            # with the row: /status is where an operator looks.
+            notes = [f.message for f in entry.findings
+                     if f.severity is Severity.WARNING and f.message not in reason]
+            reason = "; ".join(filter(None, (reason, *notes)))
             rows.append({"path": entry.path, "api_name": entry.api_name,
                          "connector_id": entry.connector_id, "sync": sync, "reason": reason})
         for sync in (SYNCED, OUT_OF_SYNC, REFUSED, ERROR):

@@ -21,14 +21,16 @@ class ControllerMetrics:
                                registry=self.registry)
         self.errors = Counter("scsync_controller_errors",
                               "Errors, by kind: executor, git, invalid_commit, apply, refused, "
-                              "internal.", ["kind"], registry=self.registry)
+                              "plan (a connector in error, e.g. SC127), internal.",
+                              ["kind"], registry=self.registry)
         self.last_success = Gauge("scsync_controller_last_success_timestamp_seconds",
                                   "When the last pass succeeded (Unix time).",
                                   registry=self.registry)
         self.connectors = Gauge("scsync_controller_connectors",
                                 "Managed connectors by sync state after the last pass.",
                                 ["sync"], registry=self.registry)
-        for kind in ("executor", "git", "invalid_commit", "apply", "refused", "internal"):
+        for kind in ("executor", "git", "invalid_commit", "apply", "refused", "plan",
+                     "internal"):
             self.errors.labels(kind)
         for result in ("ok", "failed"):
             self.passes.labels(result)
