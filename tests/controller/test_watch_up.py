@@ -116,3 +116,14 @@ def test_up_as_a_new_user_then_run_a_connector_end_to_end(tmp_path: Path, scsync
     except requests.ConnectionError:
         pass
     assert API_KEY not in up.log()
+
+
+def test_up_checks_its_ports_and_interval_first(tmp_path: Path, scsync: Cli) -> None:
+    for args, message in ((["--port", "99999"], "--port 99999: a port is a number from 1"),
+                          (["--listen-port", "0"], "--listen-port 0: a port is a number"),
+                          (["--interval", "0"], "--interval must be a positive number"),
+                          (["--interval", "nan"], "--interval must be a positive number")):
+        code, out, err = scsync("up", *args, cwd=tmp_path, timeout=30)
+        assert (code, out) == (2, ""), err
+        assert err == f"scsync: error: {message}" + err.split(message, 1)[-1], err
+        assert err.count("\n") == 1

@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from scsync.controller.settings import check_interval, check_port
     from scsync.controller.up import UpOptions, up
 
+    # Fixed ports (the banner prints them), checked as `scsync controller` checks its own.
+    check_port(args.port, "--port")
+    check_port(args.listen_port, "--listen-port")
+    check_interval(args.interval)
     return up(UpOptions(Path.cwd(), args.port, args.listen_port, args.interval), sys.stdout)

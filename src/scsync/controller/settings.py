@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -71,11 +72,26 @@ def secret_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     return env.get(WEBHOOK_SECRET_ENV) or None
 
 
+def check_port(port: int, option: str, *, any_port: bool = False) -> int:
+    """A TCP port; 0 ("any free port") only where the chosen port is reported back."""
+    low = 0 if any_port else 1
+    if not low <= port <= 65535:
+        raise UsageError(f"{option} {port}: a port is a number from {low} to 65535")
+    return port
+
+
+def check_interval(seconds: float, option: str = "--interval") -> float:
+    # 0 or a negative number would make the loop spin; NaN compares false to everything.
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise UsageError(f"{option} must be a positive number of seconds")
+    return seconds
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not port.isdigit():
         raise UsageError(f"--listen {value!r}: expected HOST:PORT, e.g. 127.0.0.1:9090")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    return host.strip("[]") or "127.0.0.1", check_port(int(port), "--listen", any_port=True)
 
 
 def parse_allow(values: list[str] | None) -> frozenset[tuple[str, str]]:
@@ -98,8 +114,7 @@ def redact_url(url: str) -> str:
 
 def settings_from_args(args: Any) -> ControllerSettings:
     """From `scsync controller` options plus the environment (the webhook secret)."""
-    if args.interval <= 0:
-        raise UsageError("--interval must be a positive number of seconds")
+    check_interval(args.interval)
     host, port = parse_listen(args.listen)
     repo = str(args.repo)
     if "://" not in repo and not repo.startswith("git@") and os.path.isdir(repo):
