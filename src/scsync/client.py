@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -146,10 +146,28 @@ class RetryPolicy:
     """Ceiling on one delay, Retry-After included."""
 
 
+class BadExecutorUrl(ScsyncError):
+    """The executor URL is not an http(s) URL with a host."""
+
+
+def check_url(url: str) -> str:
+    """`url` if it can reach an executor; checked once here, not by each command."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number, or over 65535
+        port_ok = False
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise BadExecutorUrl(f"executor URL {url!r} is not valid: expected "
+                             "http(s)://HOST[:PORT], e.g. http://127.0.0.1:8765")
+    return url
+
+
 class ExecutorClient:
     def __init__(self, base_url: str, credentials: Credentials, *, timeout: float = 10.0,
                  retry: RetryPolicy | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_url(base_url).rstrip("/")
         self._credentials = credentials
         self._timeout = timeout
         self._retry = retry or RetryPolicy()

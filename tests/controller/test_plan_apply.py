@@ -263,3 +263,15 @@ def test_plan_never_creates_the_state_and_a_bad_state_folder_is_a_usage_error(
             assert code == 2, out + err
             assert err.startswith("scsync: error: cannot use the controller state"), err
             assert err.count("\n") == 1 and "internal error" not in err
+
+
+def test_a_bad_executor_url_is_one_clear_usage_error(scsync: Cli, work: Clone) -> None:
+    work.write({"connectors/u.yaml": manifest("url_check")})
+    for url in ("notaurl", "ftp://x", "http://", "http://host:99999"):
+        for command in (["plan"], ["apply", "--auto-approve"]):
+            code, out, err = scsync(*command, "--repo", work.path, "--executor", url)
+            assert code == 2, out + err
+            assert err == (f"scsync: error: executor URL {url!r} is not valid: expected "
+                           "http(s)://HOST[:PORT], e.g. http://127.0.0.1:8765\n")
+    code, out, err = scsync("run", "url_check", "--executor", "ftp://x")
+    assert code == 2 and "executor URL 'ftp://x' is not valid" in err
