@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from email.message import Message
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -52,6 +54,12 @@ def _run(client: ExecutorClient, webhook: str | None, script: str, **fields: Any
     return name
 
 
+def _text(mail: Message) -> str:
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode().replace("\r\n", "\n")
+
+
 def _notes(client: ExecutorClient, name: str) -> list[dict[str, Any]]:
     execution = next(iter(client.list_executions(name)))
     notes: list[dict[str, Any]] = client.get_execution(name, execution["id"])["notifications"]
@@ -86,6 +94,16 @@ def test_success_sends_signed_webhook_and_emails_but_no_error_email(
     for address in ("alice@example.com", "ops@example.com"):
         mail = wait_for(lambda a=address: smtp_server.mailbox.to(a), 10, message=address)[0]
         assert mail["Subject"] == f"SmartConnector {name}: execution success"
+        sent = parsedate_to_datetime(mail["Date"])  # RFC 5322 requires a Date
+        assert abs(sent.timestamp() - time.time()) < 60
+        body = _text(mail)
+        assert "records: created 4, updated 1, skipped 0, failed 0\n" in body
+        assert "diff check: on\n" in body
+        assert "dry run: yes\n" in body
+        assert f"report: {execution['report_url']}\n" in body
+        # No Python reprs and no empty lines such as "reason: None".
+        assert not re.search(r"None|True|False|[{}\[\]]", body), body
+        assert "reason:" not in body
     time.sleep(0.3)
     assert smtp_server.mailbox.to("alerts@example.com") == []
 
@@ -99,7 +117,11 @@ def test_error_also_emails_the_error_address(notifying: ExecutorProcess,
         assert sorted(n["target"] for n in _notes(c, name)) == ["alerts@example.com",
                                                                 "ops@example.com"]
     mail = smtp_server.mailbox.to("alerts@example.com")[0]
-    assert "exit code 4" in mail.get_payload()
+    body = _text(mail)
+    assert "reason: exit code 4\n" in body
+    assert "exit code: 4\n" in body
+    assert "records:" not in body  # the job wrote no counts
+    assert "initiated by: robot-7\n" in body
 
 
 def test_retry_after_is_honoured_with_the_same_webhook_id(

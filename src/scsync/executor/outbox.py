@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 import requests
@@ -94,13 +94,37 @@ def plan(execution: Row, connector: Row, settings: ExecutorSettings, *, status: 
 
 def _email(to: str, payload: dict[str, Any], settings: ExecutorSettings) -> Notification:
     subject = f"SmartConnector {payload['api_name']}: execution {payload['status']}"
-    lines = [f"{key}: {value}" for key, value in payload.items() if key != "metadata"]
-    lines += [f"{key}: {value}" for key, value in payload["metadata"].items()]
-    message = {"to": to, "subject": subject, "body": "\n".join(lines) + "\n"}
+    message = {"to": to, "subject": subject, "body": _email_body(payload)}
     if settings.smtp_host is None:
         return Notification("email", to, message, state="skipped",
                             last_error="no SMTP server configured (--smtp-host)")
     return Notification("email", to, message)
+
+
+def _email_body(payload: dict[str, Any]) -> str:
+    """The webhook's facts for a person: words rather than Python reprs, nothing empty."""
+    metadata = payload["metadata"]
+    counts = payload["record_counts"]
+    duration = metadata["duration_seconds"]
+    lines = [
+        ("connector", f"{payload['api_name']} ({payload['connector_id']})"),
+        ("execution", payload["execution_id"]),
+        ("status", payload["status"]),
+        ("reason", metadata["reason"]),
+        ("records", ", ".join(f"{key} {value}" for key, value in counts.items())
+         if counts is not None else None),
+        ("started", payload["started_at"]),
+        ("ended", payload["ended_at"]),
+        ("duration", f"{duration:.1f} s" if duration is not None else None),
+        ("exit code", metadata["exit_code"]),
+        ("initiated by", payload["initiated_by"]),
+        ("diff check", "on" if payload["diff_check"] else "off"),
+        ("dry run", "yes" if payload["is_dry_run"] else "no"),
+        ("report", payload["report_url"]),
+        ("executor", f"scsync {metadata['executor_version']}"),
+    ]
+    return "".join(f"{label}: {value}\n" for label, value in lines
+                   if value is not None and value != "")
 
 
 def sign(secret: Secret, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -169,6 +193,7 @@ class Sender:
         email["From"] = settings.mail_from
         email["To"] = message["to"]
         email["Subject"] = message["subject"]
+        email["Date"] = formatdate(usegmt=True)  # RFC 5322 requires it
         email["Message-ID"] = make_msgid(domain="scsync.local")
         email.set_content(message["body"])
         try:
