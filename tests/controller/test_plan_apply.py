@@ -275,3 +275,15 @@ def test_a_bad_executor_url_is_one_clear_usage_error(scsync: Cli, work: Clone) -
                            "http(s)://HOST[:PORT], e.g. http://127.0.0.1:8765\n")
     code, out, err = scsync("run", "url_check", "--executor", "ftp://x")
     assert code == 2 and "executor URL 'ftp://x' is not valid" in err
+
+
+def test_run_checks_its_options_before_queueing_anything(
+        scsync: Cli, proxy: CountingProxy) -> None:
+    for value in ("-1", "0", "nan"):
+        code, out, err = scsync("run", "anything", "--wait", "--timeout", value,
+                                "--executor", proxy.url)
+        assert (code, out) == (2, ""), err
+        assert err == "scsync: error: --timeout must be a positive number of seconds\n"
+    code, _out, err = scsync("executions", "anything", "--limit", "0", "--executor", proxy.url)
+    assert code == 2 and "--limit 0" in err
+    assert proxy.calls == []

@@ -43,7 +43,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_run(args: argparse.Namespace) -> int:
     from scsync.client import ExecutorClient
     from scsync.controller.runs import trigger
+    from scsync.controller.settings import check_interval
 
+    if args.timeout is not None:  # before the request: a bad option must queue nothing
+        check_interval(args.timeout, "--timeout")
     with ExecutorClient.from_env(args.executor, repo=args.repo) as client:
         return trigger(client, args.api_name, sys.stdout, dry_run=args.dry_run,
                        no_diff_check=args.no_diff_check, wait=args.wait, timeout=args.timeout)
@@ -52,7 +55,10 @@ def run_run(args: argparse.Namespace) -> int:
 def run_executions(args: argparse.Namespace) -> int:
     from scsync.client import ExecutorClient
     from scsync.controller.runs import list_recent
+    from scsync.errors import UsageError
 
+    if args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: list at least one execution")
     with ExecutorClient.from_env(args.executor, repo=args.repo) as client:
         return list_recent(client, args.api_name, sys.stdout, limit=args.limit,
                            status=args.status)
