@@ -180,6 +180,10 @@ def test_apply_without_a_tty_refuses_and_writes_nothing(
     assert "--auto-approve" in err
     assert "+ create   gamma" in out  # the plan is still shown
     assert proxy.writes() == []
+    code, out, err = scsync("apply", "--repo", work.path, "--executor", proxy.url,
+                            "--format", "json")
+    assert (code, out) == (2, "")  # standard output is for the JSON alone
+    assert "+ create   gamma" in err and "--auto-approve" in err
 
 
 def test_one_failing_connector_does_not_stop_the_others(

@@ -150,14 +150,18 @@ def run_apply(options: PlanOptions, out: TextIO = sys.stdout) -> int:
                 _adopt_only(plan, client, state)
             return 1 if plan.has_errors else 0
         if not options.auto_approve:
-            out.write(RENDERERS["text"](plan, None))
-            out.flush()
+            # Standard output carries the --format report alone (JSON a program
+            # parses): with another format, the question goes to standard error.
+            ui = out if options.output_format == "text" else sys.stderr
+            ui.write(RENDERERS["text"](plan, None))
+            ui.flush()
             if not sys.stdin.isatty():
                 raise UsageError("not applying without confirmation: standard input is not a "
                                  "terminal; pass --auto-approve to apply from a script")
-            answer = input("Apply these changes? Only 'yes' applies: ")
-            if answer.strip() != "yes":
-                out.write("Apply cancelled: nothing was changed.\n")
+            ui.write("Apply these changes? Only 'yes' applies: ")
+            ui.flush()
+            if sys.stdin.readline().strip() != "yes":
+                ui.write("Apply cancelled: nothing was changed.\n")
                 return 1
         result = _apply(plan, client, state, log=_progress)
     out.write(RENDERERS[options.output_format](plan, result))
