@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,3 +294,25 @@ def test_unreachable_executor_is_retryable_server_side_error() -> None:
     assert isinstance(caught.value, ServerSideError)
     assert caught.value.retryable
     assert caught.value.status is None
+
+
+def test_state_in_the_repo_is_private_and_never_committed(
+    start_executor: ExecutorFactory, tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    env = base_env()
+    del env["SCSYNC_API_KEY"]
+    # serve's defaults: the key and the database both under <repo>/.scsync
+    server = start_executor("--db", str(repo / ".scsync" / "executor.db"), env=env, repo=repo)
+    with ExecutorClient.from_env(server.url, repo=repo) as local:
+        local.create_connector({"api_name": "private_state", "name": "n"})
+    state = repo / ".scsync"
+    assert (state / ".gitignore").read_text().splitlines()[-1] == "*"
+    for name in ("executor.db", "executor.db-wal", "api-key"):
+        assert stat.S_IMODE((state / name).stat().st_mode) == 0o600, name
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    staged = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], check=True,
+                            capture_output=True, text=True).stdout
+    assert staged == ""

@@ -19,7 +19,8 @@ from scsync.errors import ConfigError
 DELIVERY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 """Retry delays after an immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h."""
 
-KEY_FILE = Path(".scsync") / "api-key"
+STATE_DIR = ".scsync"
+KEY_FILE = Path(STATE_DIR) / "api-key"
 """Where `serve` keeps a generated key, relative to the repo; `scsync.client` looks there too."""
 
 
@@ -180,7 +181,7 @@ def _api_key(env: Mapping[str, str], repo: Path) -> str:
         key = path.read_text(encoding="utf-8").strip()
         if key:
             return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_state_dir(path.parent)
     key = secrets.token_urlsafe(32)
     # Mode 0600 at creation, so the key is never readable by others, not even briefly;
     # chmod again in case an empty file with looser permissions was already there.
@@ -189,6 +190,24 @@ def _api_key(env: Mapping[str, str], repo: Path) -> str:
         handle.write(key + "\n")
     path.chmod(0o600)
     return key
+
+
+def make_state_dir(directory: Path) -> None:
+    """Create a folder for the executor's state (key, database, run files), if missing.
+
+    A `.scsync` folder it creates gets a `.gitignore` of `*`: the folder sits in
+    the repository by default, and `git add -A` must never commit the API key.
+    """
+    if directory.is_dir():
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:  # created meanwhile by someone else: theirs to configure
+        return
+    if directory.name == STATE_DIR:
+        (directory / ".gitignore").write_text("# Written by scsync: local state and "
+                                              "secrets, never committed.\n*\n")
 
 
 def _valid_whsec(secret: str) -> bool:

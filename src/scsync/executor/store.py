@@ -11,6 +11,7 @@ that, not a lock in Python, is what makes the concurrency limit exact.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -25,6 +26,7 @@ from typing import Any
 
 from scsync.errors import ScsyncError
 from scsync.executor.schema import MIGRATIONS
+from scsync.executor.settings import make_state_dir
 from scsync.executor.store_outbox import Notification as Notification
 from scsync.executor.store_outbox import OutboxQueries
 from scsync.executor.store_outbox import Row as Row
@@ -74,11 +76,16 @@ class JobProcess:
 
 class Store(OutboxQueries):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_state_dir(path.parent)
         self._lock = _exclusive_lock(path)
+        # Created 0600 before SQLite opens it, which would use the umask (often 0644):
+        # the database holds job environments and outputs. SQLite gives its -wal and
+        # -shm files the database file's mode.
         try:
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             self._db = sqlite3.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
+        except (OSError, sqlite3.Error) as exc:
             self._lock.close()
             raise StoreError(f"cannot open {path}: {exc}") from exc
         self._db.row_factory = _dict_row
