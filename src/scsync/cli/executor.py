@@ -21,8 +21,8 @@ def register(subparsers: Any) -> None:
     serve = commands.add_parser(
         "serve", help="serve the executor API until interrupted",
         description="Serve the executor API. With no SCSYNC_API_KEY in the environment, a key is "
-                    "generated once and kept in <repo>/.scsync/api-key (mode 0600); a .scsync folder "
-                    "serve creates is git-ignored.")
+                    "generated once and kept in <repo>/.scsync/api-key (mode 0600); a .scsync "
+                    "folder serve creates is git-ignored.")
     serve.add_argument("--db", type=Path, default=Path(".scsync/executor.db"),
                        help="SQLite database (default: %(default)s)")
     serve.add_argument("--host", default="127.0.0.1",
