@@ -60,6 +60,14 @@ def test_in_use_rename_is_refused_the_rest_applies_and_the_escape_works(
     assert code == 1
     assert "! refused  orders_v2 (was orders)" in out
 
+    for bad in ("a:b:c", "HUB SPOT:x", "orders", "orders:"):
+        code, out, err = scsync("apply", "--repo", work.path, "--executor", executor.url,
+                                "--auto-approve", "--allow-api-name-change", bad)
+        assert (code, out) == (2, "") and "expected OLD:NEW, two api_names" in err, err
+    code, out, err = scsync("plan", "--repo", work.path, "--executor", executor.url,
+                            "--format", "json", "--allow-api-name-change", "orders:orders_v2")
+    assert (code, _entry(json.loads(out), "orders_v2")["action"]) == (0, "update"), err
+
     code, data, _ = _apply(scsync, work, executor.url, "--allow-api-name-change",
                            "orders:orders_v2")
     assert code == 0

@@ -16,9 +16,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_plan_options(parser)
     parser.add_argument("--auto-approve", action="store_true",
                         help="apply without asking (for scripts and CI)")
-    parser.add_argument("--allow-api-name-change", action="append", metavar="OLD:NEW",
-                        help="accept breaking callers of OLD on a connector in use "
-                             "(repeatable; nothing else lets SC100 pass)")
     parser.set_defaults(func=run)
 
 

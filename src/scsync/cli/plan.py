@@ -30,6 +30,10 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
                              "(nothing is ever deleted)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="controller state folder (default: REPO/.scsync)")
+    # On plan too: the escape can be previewed before it is applied.
+    parser.add_argument("--allow-api-name-change", action="append", metavar="OLD:NEW",
+                        help="accept breaking callers of OLD on a connector in use "
+                             "(repeatable; nothing else lets SC100 pass)")
 
 
 def options(args: argparse.Namespace) -> PlanOptions:
@@ -39,7 +43,7 @@ def options(args: argparse.Namespace) -> PlanOptions:
     return PlanOptions(
         repo=args.repo, executor=args.executor, ref=args.ref, output_format=args.format,
         detailed_exitcode=getattr(args, "detailed_exitcode", False), prune=args.prune,
-        data_dir=args.data_dir, allow=parse_allow(getattr(args, "allow_api_name_change", None)),
+        data_dir=args.data_dir, allow=parse_allow(args.allow_api_name_change),
         auto_approve=getattr(args, "auto_approve", False),
     )
 

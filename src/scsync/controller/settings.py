@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from scsync.checks.settings import API_NAME
 from scsync.errors import UsageError
 
 DriftMode = Literal["fix", "warn"]
@@ -98,8 +99,11 @@ def parse_allow(values: list[str] | None) -> frozenset[tuple[str, str]]:
     pairs = set()
     for value in values or []:
         old, sep, new = value.partition(":")
-        if not sep or not old or not new:
-            raise UsageError(f"--allow-api-name-change {value!r}: expected OLD:NEW")
+        # Both sides must be api_names: a typo would otherwise allow nothing, silently.
+        if not sep or not API_NAME.fullmatch(old) or not API_NAME.fullmatch(new):
+            raise UsageError(f"--allow-api-name-change {value!r}: expected OLD:NEW, two "
+                             "api_names (a lowercase letter, then lowercase letters, digits "
+                             "or _), e.g. orders:orders_v2")
         pairs.add((old, new))
     return frozenset(pairs)
 
