@@ -7,8 +7,11 @@ the run (every further request would fail the same way, after its retries).
 Creates are idempotent by api_name: the connector is looked up before it is
 created, and a 409 on create means an earlier, interrupted run created it, so
 it is adopted.  A SIGKILL between the create and the state write therefore
-never yields a duplicate.  Renames and updates run before creates, so a commit
-that frees an api_name and reuses it in the same change applies in one pass.
+never yields a duplicate.  Renames and updates run before creates.  That does
+not make a commit that frees an api_name and reuses it in the same change apply
+in one pass: the plan, made against live state, still sees the name held and
+reports SC127 on the new user; the next pass (or apply) after the rename
+succeeds applies it.
 """
 
 from __future__ import annotations
