@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from scsync.client import (
+    BadExecutorUrl,
     BadResponse,
     Conflict,
     Credentials,
@@ -168,6 +169,8 @@ def test_every_failure_is_a_scsync_error_and_the_key_never_shows(scripted: Scrip
             c.healthz()
     assert isinstance(caught.value, ScsyncError)
     assert "secret-key" not in str(caught.value)
-    with ExecutorClient("http://[::1", Credentials("k"), retry=RetryPolicy(attempts=1)) as c, \
-            pytest.raises(ExecutorError):
-        c.healthz()
+    # A malformed URL is refused when the client is made, before any request.
+    with pytest.raises(BadExecutorUrl) as refused:
+        ExecutorClient("http://[::1", Credentials("secret-key"), retry=RetryPolicy(attempts=1))
+    assert isinstance(refused.value, ScsyncError)
+    assert "secret-key" not in str(refused.value)
