@@ -52,6 +52,9 @@ def listen_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         sock.bind((host, port))
+        # Listening now, not when uvicorn gets to it: once the address is logged,
+        # a client connecting is queued rather than refused.
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
