@@ -69,9 +69,13 @@ def _walk(old: Mapping[str, Any], new: Mapping[str, Any], where: Field) -> list[
     items: list[DiffItem] = []
     for key in [*old, *(k for k in new if k not in old)]:
         before, after = old.get(key), new.get(key)
-        field = (*where, str(key))
+        # The common case inline: a plan diffs every connector on every pass, and
+        # most settings are equal scalars of the same type.
+        if type(before) is type(after) and type(before) in _SCALARS and before == after:
+            continue
         if _same(before, after):
             continue
+        field = (*where, str(key))
         # Descend into mappings so a one-key edit of `job.env` is one item, and a
         # job added or removed lists what it holds rather than one opaque blob.
         if _nested(before) and _nested(after):
@@ -83,6 +87,9 @@ def _walk(old: Mapping[str, Any], new: Mapping[str, Any], where: Field) -> list[
         else:
             items.append(DiffItem(Operation.CHANGE, field, before, after))
     return items
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _nested(value: Any) -> bool:
