@@ -243,6 +243,7 @@ def test_the_state_folder_keeps_itself_out_of_git(
     assert code == 0, out + err
     assert (work.path / ".scsync" / "controller.db").exists()
     assert (work.path / ".scsync" / ".gitignore").read_text() == "*\n"
+    assert (work.path / ".scsync").stat().st_mode & 0o777 == 0o700  # it holds the API key
     assert work.git("status", "--porcelain", "--untracked-files=all") == ""
 
 

@@ -54,7 +54,9 @@ def prepare_data_dir(path: Path) -> None:
     that `--data-dir` points at (`--data-dir .` would hide the whole repository).
     """
     created = not path.exists()
-    path.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # 0700 when created here, as `executor serve` does: it will hold the API key.
+    path.mkdir(mode=0o700, exist_ok=True)
     if created or path.name == ".scsync":
         with contextlib.suppress(FileExistsError), \
                 open(path / ".gitignore", "x", encoding="utf-8") as ignore:
