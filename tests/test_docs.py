@@ -19,13 +19,20 @@ def test_rules_page_is_the_generated_table() -> None:
     )
 
 
-def test_rules_cover_every_range_and_ids_are_unique() -> None:
+def test_rules_cover_every_range_and_a_taken_id_cannot_be_reused() -> None:
+    import pytest
+
+    from scsync.findings import Severity
+    from scsync.rules import Rule, register
+
     out = subprocess.run(
         [sys.executable, "-m", "scsync", "rules", "--format", "text"],
         capture_output=True, text=True, check=True,
     ).stdout
     ids = [line.split()[0] for line in out.splitlines()]
-    assert len(ids) == len(set(ids))
+    # ids are a public contract: registering another meaning under a taken id fails
+    with pytest.raises(ValueError, match="SC001 is already taken"):
+        register(Rule("SC001", "something-else", Severity.ERROR, "x", "y"))
     # loading, schema, settings, the set, review, plan
     for prefix in ("SC00", "SC02", "SC04", "SC05", "SC10", "SC12"):
         assert any(i.startswith(prefix) for i in ids), prefix

@@ -76,20 +76,23 @@ Log = Callable[[str], None]
 
 def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str | None = None,
                log: Log | None = None, leave: frozenset[str] = frozenset(),
-               log_failure: Log | None = None) -> ApplyResult:
+               log_failure: Log | None = None,
+               records: dict[str, Record] | None = None) -> ApplyResult:
     """Apply `plan`; state records what each manifest path now manages.
 
     The entries whose paths are in `leave` are neither written nor recorded
     (drift that `--drift warn` only reports).  A record's commit is the commit
     last applied to that connector successfully: a failed or refused entry keeps
     the one it had, which is how the loop tells drift from a change not yet made.
+    `records` are the state records the plan was made from, when the caller
+    has them (the loop reads them once per pass); otherwise they are read here.
     """
     result = ApplyResult()
     if not plan.valid:
         return result
     say = log or (lambda _line: None)
     warn = log_failure or say  # a log with levels keeps failures apart from progress
-    records = state.records()
+    records = state.records() if records is None else records
     keep: set[str] = set()  # records a refused or failed entry still needs next time
     adopted: list[Record] = []
     ordered = sorted(plan.connectors, key=lambda c: c.action is Action.CREATE)

@@ -149,7 +149,7 @@ class Reconciler:
                 item.prune = False
         self._log_findings(plan)
         result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info,
-                            leave=leave, log_failure=log.error)
+                            leave=leave, log_failure=log.error, records=records)
         self.metrics.applied.inc(result.writes)
         if result.failed:
             self.metrics.errors.labels("apply").inc(len(result.failed))
