@@ -141,10 +141,13 @@ def test_a_few_aliases_are_fine() -> None:
     "text",
     [
         "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        # Under scsync's own pre-check threshold, past libyaml's 1,000-level limit
+        # (PyYAML >= 6.0.4): the parser's own depth error is SC009 too.
+        "a: " + "[" * 1_500 + "]" * 1_500 + "\n",
         "a: " + "{b: " * 200 + "c" + "}" * 200 + "\n",
         "".join(" " * i + f"k{i}:\n" for i in range(200)) + " " * 200 + "v: 1\n",
     ],
-    ids=["flow-sequences", "flow-mappings", "block-mappings"],
+    ids=["flow-sequences", "flow-sequences-libyaml-limit", "flow-mappings", "block-mappings"],
 )
 def test_deep_nesting_is_refused_not_a_crash(text: str) -> None:
     f = only(load(text))

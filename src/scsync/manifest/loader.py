@@ -37,6 +37,8 @@ _BOM = b"\xef\xbb\xbf"
 # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _NULL_TAG = "tag:yaml.org,2002:null"
+#: libyaml's own nesting limit (PyYAML >= 6.0.4 wheels): its problem text, exactly.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 @dataclass(slots=True)
 class Document:
@@ -223,6 +225,12 @@ def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, text: str) -> Finding:
     line = mark.line + 1 if mark else 1
     col = mark.column + 1 if mark else 1
     problem = (exc.problem or "").strip()
+    if problem == _LIBYAML_TOO_DEEP:
+        # libyaml 0.2.5 as bundled by PyYAML 6.0.4 stops at 1,000 flow levels by itself;
+        # whichever limit fires first, the user sees the same finding as check_nesting's.
+        return RULES["SC009"].finding(
+            path, f"values nest deeper than {MAX_DEPTH} levels", line=line, column=col
+        )
     if "expected a single document" in f"{problem} {exc.context or ''}":
         return RULES["SC006"].finding(
             path,
