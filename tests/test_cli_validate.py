@@ -200,7 +200,7 @@ def test_an_unreadable_file_does_not_stop_the_others(run_cli: RunCli, tmp_path: 
     code, out, err = run_cli("validate", "pipe.yaml", VALID / "minimal.yaml",
                              INVALID / "wrong_kind.yaml")
     assert code == 1
-    assert "pipe.yaml: error[SC010] not a regular file" in out
+    assert "pipe.yaml:1:1: error[SC010] not a regular file" in out
     assert "wrong_kind.yaml:3:7: error[SC023]" in out
     assert out.splitlines()[-1] == "3 files checked, failed: 2 errors"
     no_traceback(err)
@@ -218,7 +218,7 @@ def test_a_file_without_permission_does_not_stop_the_others(
     finally:
         secret.chmod(0o644)
     assert code == 1
-    assert "secret.yaml: error[SC010] cannot read the file: Permission denied" in out
+    assert "secret.yaml:1:1: error[SC010] cannot read the file: Permission denied" in out
     assert "wrong_kind.yaml:3:7: error[SC023]" in out
 
 

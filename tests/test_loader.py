@@ -359,7 +359,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     f = only(load_path(str(fifo)))
-    assert (f.rule, f.line) == ("SC010", 0)
+    assert (f.rule, f.line, f.column) == ("SC010", 1, 1)
     assert "not a regular file" in f.message
 
 

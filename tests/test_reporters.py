@@ -87,7 +87,8 @@ def test_json(run_main: RunCli, project: Path) -> None:
         "hint": "did you mean 'Operational'? (the spelling must match exactly)",
     }
     assert hinted["message"].startswith("status is 'operational'; it must be one of")
-    assert found[("c/pipe.yaml", "SC010")]["line"] == 0
+    pipe = found[("c/pipe.yaml", "SC010")]
+    assert (pipe["line"], pipe["column"]) == (1, 1)
     assert found[("c/warned.yaml", "SC041")]["severity"] == "warning"
     assert found[("c/paused.yaml", "SC042")]["severity"] == "notice"
 
@@ -128,7 +129,7 @@ def test_text(run_main: RunCli, project: Path) -> None:
         parsed.append(f)
     assert [_key(f) for f in parsed] == [_key(f) for f in ref["findings"]]
     assert hints == {_key(f): f["hint"] for f in ref["findings"] if f["hint"]}
-    assert "c/pipe.yaml: error[SC010] not a regular file" in lines  # no :0:0 for a whole file
+    assert "c/pipe.yaml:1:1: error[SC010] not a regular file" in lines  # a whole file is 1:1
 
 
 # -- github ----------------------------------------------------------------------
@@ -168,7 +169,8 @@ def test_github(run_main: RunCli, project: Path) -> None:
     assert "file=c/we%2Cird%3Adir/percent.yaml,line=6,col=9,title=SC023 invalid-value::" \
            "status is '100%25'" in out
     assert "%0Ahint: did you mean 'Operational'?" in out
-    assert "::error file=c/pipe.yaml,title=SC010 unreadable::not a regular file" in lines
+    assert ("::error file=c/pipe.yaml,line=1,col=1,title=SC010 unreadable::not a regular file"
+            in lines)
 
 
 def test_format_auto_is_github_under_github_actions(run_cli: RunCli, project: Path) -> None:

@@ -23,8 +23,12 @@ _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
 class Finding:
     """One problem at one place.
 
-    ``line`` and ``column`` are 1-based; 0 means "the whole file" (an unreadable
-    file has no line).  ``pointer`` is the RFC 6901 JSON pointer of the value
+    ``line`` and ``column`` are 1-based and never below 1: a finding about the
+    whole file (too large, empty, unreadable) is placed at 1:1, so every format
+    can point at it.  ``end_line``/``end_column`` close the extent of the node
+    concerned: the 1-based position just after its last character, as SARIF's
+    ``endColumn`` counts (YAML's end mark, plus one); 0 when only the start is
+    known.  ``pointer`` is the RFC 6901 JSON pointer of the value
     concerned, "" for the document itself.
     """
 
@@ -36,14 +40,14 @@ class Finding:
     pointer: str
     message: str
     hint: str | None = None
+    end_line: int = 0
+    end_column: int = 0
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
 
     def location(self) -> str:
-        if self.line <= 0:
-            return self.path
-        return f"{self.path}:{self.line}:{self.column}"
+        return f"{self.path}:{max(self.line, 1)}:{max(self.column, 1)}"
 
 
 def json_pointer(parts: tuple[str | int, ...] | list[str | int]) -> str:

@@ -142,8 +142,8 @@ def test_markdown_line_by_line(breaking: Repo, run_main: RunCli) -> None:
         "#### :warning: `web_leads` (deleted)",
         "`connectors/web_leads.yaml`",
         "",
-        "- :warning: **warning SC101**: the manifest of 'web_leads' is deleted: scsync stops "
-        "managing it, but the connector is not deleted from Kizen; it keeps its last applied "
+        "- :warning: **warning SC101** line 1: the manifest of 'web_leads' is deleted: scsync "
+        "stops managing it, but the connector is not deleted from Kizen; it keeps its last applied "
         "settings and keeps running on its triggers",
         "  <br>hint: To stop the connector, first merge `status: Inactive` (or "
         "`max_concurrent_executions: 0`), then delete the manifest; delete the connector in "
@@ -266,13 +266,13 @@ def test_json_is_the_same_data_for_machines(breaking: Repo, run_cli: RunCli) -> 
 
 def test_github_annotations_on_the_head_lines(breaking: Repo, run_main: RunCli) -> None:
     code, out, _ = run_main("diff", "HEAD~1", "--format", "github", cwd=breaking.path)
-    pattern = re.compile(r"::(error|warning|notice) (file=[^,:]+(?:,line=\d+,col=\d+)?),"
+    pattern = re.compile(r"::(error|warning|notice) (file=[^,:]+,line=\d+,col=\d+),"
                          r"title=(SC\d+) [a-z-]+::(.*)")
     annotations = [m.groups()[:3] for m in map(pattern.fullmatch, out.splitlines()) if m]
     assert annotations == [
         ("notice", f"file={HUBSPOT},line=3,col=11", "SC045"),
         ("error", f"file={HUBSPOT},line=3,col=11", "SC100"),
-        ("warning", f"file={LEADS}", "SC101"),  # deleted: the base path, no line
+        ("warning", f"file={LEADS},line=1,col=1", "SC101"),  # deleted: the base path at 1:1
     ]
     assert code == 1
 

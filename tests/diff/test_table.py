@@ -67,7 +67,7 @@ def test_git_rename_of_two_unrelated_templated_connectors_also_warns_of_the_dele
     assert (f.severity, f.path) == (E, "connectors/salesforce_leads.yaml")
     assert "name changes too" in f.message and "two different connectors" in f.message
     deleted = only(result, "SC101")
-    assert (deleted.severity, deleted.path, deleted.line) == (W, HUBSPOT, 0)
+    assert (deleted.severity, deleted.path, deleted.line, deleted.column) == (W, HUBSPOT, 1, 1)
     assert "'hubspot_contacts' is deleted" in deleted.message
     added = only(result, "SC111")
     assert (added.severity, added.path, added.line) == (N, "connectors/salesforce_leads.yaml", 3)
@@ -112,7 +112,7 @@ def test_manifest_deleted_warns_that_the_connector_keeps_running(repo: Repo) -> 
     repo.commit()
     result = repo.review()
     f = only(result, "SC101")
-    assert (f.severity, f.path, f.line) == (W, LEADS, 0)
+    assert (f.severity, f.path, f.line, f.column) == (W, LEADS, 1, 1)
     assert "stops managing" in f.message and "not deleted from Kizen" in f.message
     assert result.report().passed  # a warning does not fail by default
 

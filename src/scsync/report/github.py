@@ -24,9 +24,7 @@ class GithubReporter(Reporter):
         for f in report.findings:
             rule = RULES.get(f.rule)
             title = f"{f.rule} {rule.name}" if rule else f.rule
-            props = [f"file={_escape_property(f.path)}"]
-            if f.line > 0:
-                props += [f"line={f.line}", f"col={f.column}"]
+            props = [f"file={_escape_property(f.path)}", f"line={f.line}", f"col={f.column}"]
             props.append(f"title={_escape_property(title)}")
             message = f.message + (f"\nhint: {f.hint}" if f.hint else "")
             lines.append(f"::{f.severity.value} {','.join(props)}::{_escape_data(message)}")

@@ -79,7 +79,7 @@ class _Context:
         assert side is not None
         line, column = _place(side, item.field if item else ("api_name",), self.pair.base)
         if side is not self.pair.head:
-            line = column = 0  # the file is gone: annotate the base path as a whole
+            line = column = 1  # the file is gone: annotate the base path at 1:1
         pointer = item.pointer if item else "/api_name"
         return RULES[rule_id].finding(side.path, message, line=line, column=column,
                                       pointer=pointer, **kw)
@@ -127,12 +127,12 @@ def _place(side: Side, field: Field, base: Side | None = None) -> tuple[int, int
 
     A setting removed at the top level has no line left; a file-level
     annotation is easy to miss in a pull request, so it goes on the line of
-    the key that preceded it in `base`, else on line 1.  0 only when the
-    file cannot be loaded.
+    the key that preceded it in `base`, else on line 1 (also when the file
+    cannot be loaded).
     """
     doc = side.result.document
     if doc is None:
-        return 0, 0
+        return 1, 1
     for depth in range(len(field), 0, -1):
         node: Any = doc.data
         for part in field[:depth]:
