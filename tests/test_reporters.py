@@ -28,7 +28,7 @@ from scsync.report.base import Report
 from scsync.report.sarif import SarifReporter
 from scsync.report.sources import Sources
 from scsync.rules import RULES
-from specs import ROOT, check_junit, check_output, check_sarif, is_json_report
+from specs import ROOT, check_junit, check_output, check_sarif, is_json_report, spec
 
 RunCli = Callable[..., tuple[int, str, str]]
 
@@ -494,3 +494,15 @@ def test_output_to_an_unwritable_place_is_a_usage_error(run_cli: RunCli, project
     assert code == 2
     assert "cannot write no/such/folder/r.json" in err
     assert "Traceback" not in err
+
+
+def test_a_missing_specification_skips_here_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert spec("junit-10.xsd").read_text("utf-8").lstrip().startswith("<?xml")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"no-such-spec\.json is not in"):
+        spec("no-such-spec.json")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must check every format"):
+        spec("no-such-spec.json")
