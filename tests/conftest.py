@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from specs import check_output, is_json_report
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: (exit code, standard output, standard error)
@@ -61,7 +63,10 @@ def run_cli(tmp_path: Path) -> RunCli:
             timeout=timeout,
             check=False,
         )
-        return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+        out = proc.stdout.decode("utf-8")
+        if out and is_json_report(args):
+            check_output(out)  # every JSON report the suite makes meets the published schema
+        return proc.returncode, out, proc.stderr.decode("utf-8")
 
     return run
 
@@ -92,6 +97,8 @@ def run_main(
         except SystemExit as exc:  # argparse: --help, usage errors
             code = exc.code if isinstance(exc.code, int) else 2
         out, err = capsys.readouterr()
+        if out and is_json_report(args):
+            check_output(out)
         return code, out, err
 
     return run

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scsync.checks.pipeline import PARALLEL_THRESHOLD
+from specs import check_sarif
 
 RunCli = Callable[..., tuple[int, str, str]]
 
@@ -471,16 +472,19 @@ def test_a_schema_whose_ref_leads_nowhere_is_a_usage_error(
     assert "internal error" not in err and "Traceback" not in err
 
 
-def test_sarif_columns_are_declared_as_code_points(run_cli: RunCli, tmp_path: Path) -> None:
-    # The unknown key 'timeout' sits after two astral characters, which
-    # are 2 code points but 4 UTF-16 units: the run must say which one it counts.
+def test_sarif_columns_count_utf16_code_units(run_cli: RunCli, tmp_path: Path) -> None:
+    # The unknown key 'timeout' sits after two astral characters, which are 2 code
+    # points but 4 UTF-16 units: GitHub counts units, so SARIF says 26 where text says 24.
     (tmp_path / "emoji.yaml").write_text(
         HEADER.format(api="emoji") + 'job: {command: ["😀😀"], timeout: 1}\n', "utf-8"
     )
     code, out, _ = run_cli("validate", "--format", "sarif", tmp_path / "emoji.yaml")
     assert code == 1
-    run = json.loads(out)["runs"][0]
-    assert run["columnKind"] == "unicodeCodePoints"
+    run = check_sarif(out)["runs"][0]
+    assert run["columnKind"] == "utf16CodeUnits"
     region = next(r for r in run["results"] if r["ruleId"] == "SC021")["locations"][0][
         "physicalLocation"]["region"]
-    assert (region["startLine"], region["startColumn"]) == (6, 24)  # UTF-16 would say 26
+    assert (region["startLine"], region["startColumn"]) == (6, 26)
+    assert region["endColumn"] > region["startColumn"]
+    code, out, _ = run_cli("validate", tmp_path / "emoji.yaml")
+    assert ":6:24: error[SC021] unknown key 'timeout'" in out  # text keeps code points

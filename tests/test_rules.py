@@ -7,6 +7,7 @@ fails the suite.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -170,6 +171,46 @@ def test_the_rule_table() -> None:
         assert rule.summary.endswith(".") and rule.help, rid
     names = [RULES[rid].name for rid in CHECKED_RULES]
     assert len(names) == len(set(names))
+
+
+FAMILIES = {"SC00": "yaml", "SC01": "yaml", "SC02": "schema", "SC03": "schema",
+            "SC04": "settings", "SC05": "manifest-set", "SC10": "review", "SC11": "review",
+            "SC12": "plan", "SC13": "plan"}
+
+
+def test_every_rule_carries_what_sarif_and_the_docs_need() -> None:
+    from scsync.cli.rules import all_rules
+
+    for rule in all_rules():  # the core's, the review's and the plan's
+        # fullDescription says more than shortDescription, and starts with it
+        assert rule.details and rule.description == f"{rule.summary} {rule.details}", rule.id
+        assert len(rule.details) > 40, rule.id
+        assert rule.precision in {"very-high", "high", "medium", "low"}, rule.id
+        tags = rule.all_tags
+        assert tags[0] == FAMILIES[rule.id[:4]], rule.id
+        assert len(tags) >= 2 and len(set(tags)) == len(tags), rule.id
+        assert all(re.fullmatch(r"[a-z][a-z-]*", t) for t in tags), rule.id
+        assert rule.anchor == rule.id.lower()
+        assert rule.help_uri.endswith(f"/docs/rules.md#{rule.anchor}")
+
+
+def test_the_rules_page_gives_every_rule_its_own_anchor(run_main: Any) -> None:
+    code, out, _ = run_main("rules", "--format", "markdown")
+    assert code == 0
+    lines = out.splitlines()
+    from scsync.cli.rules import all_rules
+
+    for rule in all_rules():
+        # `### SC024` is the heading GitHub anchors as #sc024; the table links to it
+        assert lines.count(f"### {rule.id}") == 1, rule.id
+        assert any(line.startswith(f"| [{rule.id}](#{rule.anchor}) |") for line in lines)
+        section = lines[lines.index(f"### {rule.id}"):][:8]
+        assert rule.description in section and f"**What to do:** {rule.help}" in section
+    code, out, _ = run_main("rules", "--format", "json")
+    sc024 = next(r for r in json.loads(out) if r["id"] == "SC024")
+    assert (sc024["anchor"], sc024["tags"], sc024["precision"]) == (
+        "sc024", ["schema", "correctness"], "very-high")
+    assert sc024["help_uri"].endswith("docs/rules.md#sc024")
 
 
 def test_a_rule_id_cannot_be_taken_twice() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 
 from tests.controller.conftest import Clone, Executor, manifest, wait_for
+
+from specs import check_output
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -15,11 +16,11 @@ def _apply(scsync: Cli, work: Clone, url: str, *args: str) -> tuple[int, dict, s
     code, out, err = scsync("apply", "--repo", work.path, "--executor", url, "--auto-approve",
                             "--format", "json", *args)
     assert out, err
-    return code, json.loads(out), err
+    return code, check_output(out), err
 
 
 def _entry(plan: dict, api_name: str) -> dict:
-    return next(c for c in plan["connectors"] if c["api_name"] == api_name)
+    return next(c for c in plan["plan"]["connectors"] if c["api_name"] == api_name)
 
 
 def _use(executor: Executor, api_name: str) -> None:
@@ -66,7 +67,7 @@ def test_in_use_rename_is_refused_the_rest_applies_and_the_escape_works(
         assert (code, out) == (2, "") and "expected OLD:NEW, two api_names" in err, err
     code, out, err = scsync("plan", "--repo", work.path, "--executor", executor.url,
                             "--format", "json", "--allow-api-name-change", "orders:orders_v2")
-    assert (code, _entry(json.loads(out), "orders_v2")["action"]) == (0, "update"), err
+    assert (code, _entry(check_output(out), "orders_v2")["action"]) == (0, "update"), err
 
     code, data, _ = _apply(scsync, work, executor.url, "--allow-api-name-change",
                            "orders:orders_v2")
@@ -169,14 +170,14 @@ def test_a_git_mv_in_the_work_tree_is_a_rename_and_a_clean_apply_records_head(
 
     code, out, err = scsync("plan", "--repo", work.path, "--executor", executor.url,
                             "--format", "json")
-    entry = _entry(json.loads(out), "ledger_v2")
+    entry = _entry(check_output(out), "ledger_v2")
     assert (code, entry["action"], entry["matched_by"]) == (1, "refused", "rename"), err
     # Committed, a plan of the ref finds git's rename from the commit the work-tree
     # apply recorded.
     work.commit("move")
     code, out, err = scsync("plan", "--repo", work.path, "--executor", executor.url,
                             "--format", "json", "--ref", "HEAD")
-    entry = _entry(json.loads(out), "ledger_v2")
+    entry = _entry(check_output(out), "ledger_v2")
     assert (code, entry["action"], entry["matched_by"]) == (1, "refused", "rename"), err
 
     for _ in range(2):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from tests.controller.conftest import (
     manifest,
 )
 
+from specs import check_output
+
 Cli = Callable[..., tuple[int, str, str]]
 
 
@@ -23,7 +24,9 @@ def _plan(scsync: Cli, work: Clone, url: str, *args: str) -> tuple[int, dict[str
     code, out, err = scsync("plan", "--repo", work.path, "--executor", url, "--format", "json",
                             "--detailed-exitcode", *args)
     assert out, err
-    return code, json.loads(out)
+    data = check_output(out)  # schemas/scsync-output.schema.json
+    assert data["apply"] is None  # a plan applies nothing
+    return code, data["plan"]
 
 
 def _by_api(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -193,7 +196,7 @@ def test_one_failing_connector_does_not_stop_the_others(
     code, out, err = scsync("apply", "--repo", work.path, "--executor", executor.url,
                             "--auto-approve", "--format", "json")
     assert code == 1, out + err
-    outcomes = {o["api_name"]: o for o in json.loads(out)["apply"]["outcomes"]}
+    outcomes = {o["api_name"]: o for o in check_output(out)["apply"]["outcomes"]}
     assert outcomes["a_bad"]["ok"] is False
     assert "HTTP 422" in outcomes["a_bad"]["detail"]
     assert outcomes["b_good"]["ok"] is True

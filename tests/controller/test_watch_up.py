@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,8 @@ from tests.controller.conftest import (
     manifest,
     wait_for,
 )
+
+from specs import check_output
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -100,10 +101,10 @@ def test_up_as_a_new_user_then_run_a_connector_end_to_end(tmp_path: Path, scsync
         code, out, err = scsync("executions", "hubspot_contacts", "--executor", executor_url,
                                 cwd=project, env=no_key)
         assert code == 0 and "success" in out
-        wait_for(lambda: json.loads(subprocess.run(
+        wait_for(lambda: check_output(subprocess.run(
             [sys.executable, "-m", "scsync", "plan", "--executor", executor_url,
              "--format", "json"], cwd=project, env=no_key, capture_output=True,
-            check=False).stdout)["has_changes"] is False, timeout=20,
+            check=False).stdout.decode())["plan"]["has_changes"] is False, timeout=20,
             message="the commit applied by the controller")
         key = (project / ".scsync" / "api-key").read_text().strip()
         assert key not in up.log() and key not in out

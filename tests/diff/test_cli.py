@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,8 @@ from conftest import RunCli
 from scsync.report.base import Report
 from scsync.report.changes import IgnoredData, ReviewData
 from scsync.report.markdown import MAX_CHARS, MarkdownReporter, code
+from scsync.report.sarif import line_hash
+from specs import check_junit, check_output, check_sarif
 
 from .conftest import HUBSPOT, HUBSPOT_FIELDS, LEADS, Repo
 
@@ -234,10 +237,9 @@ def test_markdown_footer_lists_share_the_budget() -> None:
         unchanged=[f"connectors/c_{i:04d}.yaml" for i in range(2000)],
         ignored=[IgnoredData(path=f"connectors/n_{i:04d}.md", reason="not a manifest")
                  for i in range(2000)],
-        unused_allowances=[],
+        unused_allowances=[], changes=[],
     )
-    out = MarkdownReporter().render(
-        Report(command="diff", files=[], findings=[], extra={"review": review, "changes": []}))
+    out = MarkdownReporter().render(Report(command="diff", files=[], findings=[], review=review))
     assert len(out) < MAX_CHARS
     unchanged, ignored = (line for line in out.splitlines() if line.startswith("<sub>"))
     assert unchanged.startswith("<sub>No setting changes") and "… and " in unchanged
@@ -247,12 +249,16 @@ def test_markdown_footer_lists_share_the_budget() -> None:
 
 def test_json_is_the_same_data_for_machines(breaking: Repo, run_cli: RunCli) -> None:
     code, out, _ = run_cli("diff", "HEAD~1", "--format", "json", cwd=breaking.path)
-    data = json.loads(out)
+    data = check_output(out)  # run_cli checks it too: schemas/scsync-output.schema.json
     assert code == 1 and data["command"] == "diff" and data["passed"] is False
+    assert data["format_version"] == 1
+    # the review's data under its own key, never beside the fields every command has
+    assert set(data) == {"format_version", "tool", "version", "command", "passed",
+                         "files_checked", "summary", "findings", "review"}
     assert data["summary"] == {"errors": 1, "warnings": 1, "notices": 1}
     assert data["review"]["head"]["commit"] == breaking.gitpython.head.commit.hexsha
     assert data["review"]["range"] == "HEAD~1..HEAD" and data["review"]["merge_base"] is False
-    hubspot, leads = data["changes"]
+    hubspot, leads = data["review"]["changes"]
     assert hubspot["breaking"] is True and hubspot["severity"] == "error"
     assert hubspot["rows"] == [{
         "field": "api_name", "pointer": "/api_name", "operation": "change",
@@ -262,6 +268,67 @@ def test_json_is_the_same_data_for_machines(breaking: Repo, run_cli: RunCli) -> 
     assert (leads["change"], leads["head"], leads["findings"][0]["rule"]) == (
         "deleted", None, "SC101")
     assert [f["rule"] for f in data["findings"]] == ["SC045", "SC100", "SC101"]
+
+
+def _results(out: str) -> list[dict[str, Any]]:
+    return list(check_sarif(out)["runs"][0]["results"])
+
+
+def test_sarif_of_a_review_is_valid_and_located_in_the_repository(
+    breaking: Repo, run_main: RunCli, tmp_path: Path
+) -> None:
+    code, out, _ = run_main("diff", "HEAD~1", "--format", "sarif", cwd=breaking.path)
+    assert code == 1
+    log = check_sarif(out)  # OASIS's sarif-schema-2.1.0.json
+    run = log["runs"][0]
+    assert run["columnKind"] == "utf16CodeUnits"
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == \
+        breaking.path.resolve().as_uri() + "/"
+    located = [(r["ruleId"], r["locations"][0]["physicalLocation"]) for r in run["results"]]
+    assert [(rule, p["artifactLocation"], p["region"]["startLine"], p["region"]["startColumn"])
+            for rule, p in located] == [
+        ("SC045", {"uri": HUBSPOT, "uriBaseId": "%SRCROOT%"}, 3, 11),
+        ("SC100", {"uri": HUBSPOT, "uriBaseId": "%SRCROOT%"}, 3, 11),
+        ("SC101", {"uri": LEADS, "uriBaseId": "%SRCROOT%"}, 1, 1),  # deleted: its base path
+    ]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} >= {"SC045", "SC100", "SC101"}
+    # the deleted file's line 1 comes from the base blob: it is in no work tree
+    assert not (breaking.path / LEADS).exists()
+    deleted = run["results"][2]["partialFingerprints"]["primaryLocationLineHash"]
+    assert deleted == line_hash("SC101", LEADS, 'apiVersion: "scsync/v1"') + ":1"
+    assert deleted != line_hash("SC101", LEADS, None) + ":1"
+    # from elsewhere, with --repo: the same repository-relative URIs
+    elsewhere = run_main("diff", "HEAD~1", "--repo", breaking.path, "-f", "sarif", cwd=tmp_path)
+    assert _results(elsewhere[1]) == run["results"]
+
+
+def test_sarif_of_a_review_reads_the_head_blob_not_the_work_tree(
+    repo: Repo, run_main: RunCli
+) -> None:
+    text = (repo.path / HUBSPOT).read_text()
+    repo.commit("a job", {HUBSPOT: text + 'job: {command: ["😀😀"], timeout_seconds: 5}\n'})
+    repo.write(HUBSPOT, "# an uncommitted edit\n" + text)  # the work tree differs from HEAD
+    code, out, _ = run_main("diff", "HEAD~1", "--format", "text", cwd=repo.path)
+    assert code == 0
+    assert f"{HUBSPOT}:12:41: notice[SC112] job.timeout_seconds is set to 5" in out
+    timeout = next(r for r in _results(run_main("diff", "HEAD~1", "-f", "sarif",
+                                                cwd=repo.path)[1])
+                   if r["properties"]["jsonPointer"] == "/job/timeout_seconds")
+    region = timeout["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (12, 43)  # two emoji: +2 units
+
+
+def test_junit_of_a_review_meets_the_xsd(breaking: Repo, run_main: RunCli) -> None:
+    code, out, _ = run_main("diff", "HEAD~1", "--format", "junit", cwd=breaking.path)
+    assert code == 1
+    root = check_junit(out)  # Jenkins' junit-10.xsd, but for GitLab's `file`
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert sorted(cases) == [HUBSPOT, LEADS]
+    failure = cases[HUBSPOT].find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith(
+        f"{HUBSPOT}:3:11 SC100 BREAKING: api_name changes from 'hubspot_contacts'")
+    assert cases[LEADS].find("failure") is None  # a warning: it does not fail the review
 
 
 def test_github_annotations_on_the_head_lines(breaking: Repo, run_main: RunCli) -> None:

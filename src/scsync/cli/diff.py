@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
+from datetime import UTC, datetime
 
 from scsync.cli.common import add_format_option, add_output_option, emit
 from scsync.errors import UsageError
@@ -44,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="accept this one api_name change (repeatable): it is still reported as breaking "
         "but no longer fails",
     )
-    add_format_option(parser, ["text", "markdown", "json", "github"])
+    add_format_option(parser, ["text", "markdown", "json", "github", "sarif", "junit"])
     add_output_option(parser)
     parser.set_defaults(func=run)
 
@@ -63,6 +65,7 @@ def parse_allowances(values: list[str]) -> frozenset[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    started, clock = datetime.now(UTC), time.perf_counter()
     options = ReviewOptions(
         folder=args.folder, allow_api_name_changes=parse_allowances(args.allow_api_name_change)
     )
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"scsync: note: --allow-api-name-change {unused} matches no api_name "
                          "change in this diff\n")
     failing = {Severity.ERROR} | ({Severity.WARNING} if args.fail_on == "warning" else set())
-    report = result.report(frozenset(failing))
+    report = result.report(frozenset(failing), started=started,
+                           elapsed=time.perf_counter() - clock)
     emit(report, args)
     return 0 if report.passed else 1

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from datetime import UTC, datetime
 
 from scsync.checks.pipeline import validate
 from scsync.checks.schema import load_schema
 from scsync.cli.common import add_format_option, add_output_option, emit
 from scsync.errors import UsageError
 from scsync.findings import Severity
+from scsync.manifest.discover import STDIN
 from scsync.manifest.loader import DEFAULT_MAX_BYTES
 from scsync.report import Report
+from scsync.report.sources import Sources, disk_reader, source_text
 from scsync.rules import RULES
 
 DEFAULT_PATH = "connectors"
@@ -56,13 +60,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-bytes must be a positive number of bytes")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+    started, clock = datetime.now(UTC), time.perf_counter()
     ignored = _ignored_rules(args.ignore)
     paths = args.paths or [DEFAULT_PATH]
     schema = load_schema(args.schema)
-    result = validate(paths, schema=schema, max_bytes=args.max_bytes, jobs=args.jobs)
+    # standard input is read here, not in the pipeline, so a report can quote its lines
+    stdin = sys.stdin.buffer.read() if STDIN in paths else None
+    result = validate(paths, schema=schema, max_bytes=args.max_bytes, jobs=args.jobs,
+                      stdin=stdin)
     failing = frozenset({Severity.ERROR, Severity.WARNING} if args.strict else {Severity.ERROR})
     findings = [f for f in result.findings if f.rule not in ignored]
-    report = Report(command="validate", files=result.files, findings=findings, failing=failing)
+    stdin_text = None if stdin is None else source_text(stdin, args.max_bytes)
+    report = Report(command="validate", files=result.files, findings=findings, failing=failing,
+                    sources=Sources.here(disk_reader(args.max_bytes, stdin_text)),
+                    started=started, elapsed=time.perf_counter() - clock)
     if not result.files:
         sys.stderr.write(f"scsync: no manifests (*.yaml, *.yml) found in {', '.join(paths)}\n")
     emit(report, args)

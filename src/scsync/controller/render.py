@@ -1,7 +1,7 @@
 """A plan as text (for a terminal), JSON (for machines) or markdown (for a PR comment).
 
-All three read the same `plan_data`, so they cannot disagree; ordering is
-stable (by path, then api_name) so a re-run rewrites a comment cleanly.
+All three read the same plan, so they cannot disagree; ordering is stable (by
+path, then api_name) so a re-run rewrites a comment cleanly.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scsync.controller.apply import ApplyResult
 from scsync.controller.plan import Action, ConnectorPlan, Plan
 from scsync.diff import DiffItem
 from scsync.report.changes import value_text
-from scsync.report.machine import finding_dict
+from scsync.report.machine import finding_dict, header
 from scsync.report.markdown import code, escape
 
 MARK = {Action.CREATE: "+", Action.UPDATE: "~", Action.IN_SYNC: "=", Action.REFUSED: "!",
@@ -36,8 +36,8 @@ def connector_data(c: ConnectorPlan) -> dict[str, Any]:
     }
 
 
-def plan_data(plan: Plan, result: ApplyResult | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {
+def plan_data(plan: Plan) -> dict[str, Any]:
+    return {
         "source": plan.source, "executor": plan.executor, "valid": plan.valid,
         "summary": plan.summary(), "has_changes": plan.has_changes,
         "findings": [finding_dict(f) for f in plan.desired.findings],
@@ -47,14 +47,15 @@ def plan_data(plan: Plan, result: ApplyResult | None = None) -> dict[str, Any]:
                        "status": u.status, "prune": u.prune, "was_managed_by": u.was_managed_by}
                       for u in plan.unmanaged],
     }
-    if result is not None:
-        data["apply"] = {
-            "summary": result.summary(), "aborted": result.aborted,
-            "outcomes": [{"api_name": o.api_name, "path": o.path, "action": o.action,
-                          "ok": o.ok, "detail": o.detail, "connector_id": o.connector_id}
-                         for o in result.outcomes],
-        }
-    return data
+
+
+def apply_data(result: ApplyResult) -> dict[str, Any]:
+    return {
+        "summary": result.summary(), "aborted": result.aborted,
+        "outcomes": [{"api_name": o.api_name, "path": o.path, "action": o.action,
+                      "ok": o.ok, "detail": o.detail, "connector_id": o.connector_id}
+                     for o in result.outcomes],
+    }
 
 
 def _value(v: Any) -> str:
@@ -134,7 +135,14 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
 
 
 def render_json(plan: Plan, result: ApplyResult | None = None) -> str:
-    return json.dumps(plan_data(plan, result), indent=2, sort_keys=False) + "\n"
+    """The plan under ``plan``; what apply did under ``apply`` (null when nothing was applied).
+
+    The fields every scsync JSON document opens with come first
+    (schemas/scsync-output.schema.json).
+    """
+    body = {**header(), "plan": plan_data(plan),
+            "apply": None if result is None else apply_data(result)}
+    return json.dumps(body, indent=2, sort_keys=False) + "\n"
 
 
 RENDERERS: dict[str, Callable[[Plan, ApplyResult | None], str]] = {

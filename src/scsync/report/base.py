@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from scsync.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from scsync.report.changes import ReviewData
+    from scsync.report.sources import Sources
 
 
 @dataclass(slots=True)
@@ -16,14 +21,21 @@ class Report:
 
     ``failing`` lists the severities that make the command fail (errors, plus
     warnings under --strict), so formats with a pass/fail notion agree with the
-    exit code.  ``extra`` carries command-specific data (a diff's changes).
+    exit code.  ``review`` is `scsync diff`'s own data (the revisions and the
+    changed connectors), kept apart from the fields every command has so no
+    command's data can overwrite them.  ``sources`` says where the files are and
+    gives their text (SARIF's URIs, columns and fingerprints); ``started`` (UTC)
+    and ``elapsed`` (seconds) time the run (JUnit).
     """
 
     command: str
     files: list[str]
     findings: list[Finding]
     failing: frozenset[Severity] = frozenset({Severity.ERROR})
-    extra: dict[str, Any] = field(default_factory=dict)
+    review: ReviewData | None = None
+    sources: Sources | None = None
+    started: datetime | None = None
+    elapsed: float | None = None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)

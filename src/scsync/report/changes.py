@@ -1,9 +1,9 @@
-"""The review data a `Report` carries in ``extra``, and helpers to render it.
+"""The review data a `Report` carries in ``review``, and helpers to render it.
 
-`scsync diff` puts two keys in `Report.extra`: ``review`` (the revisions
-compared) and ``changes`` (one entry per changed connector, each with a row per
-changed setting).  They are plain JSON values, so the json reporter emits them
-as they are; the text and markdown reporters read them through these types.
+`scsync diff` fills `Report.review`: the revisions compared, and ``changes``
+(one entry per changed connector, each with a row per changed setting).  They
+are plain JSON values, so the json reporter emits them as they are, under the
+one key ``review``; the text and markdown reporters read them through these types.
 """
 
 from __future__ import annotations
@@ -62,16 +62,15 @@ class ReviewData(TypedDict):
     ignored: list[IgnoredData]
     unchanged: list[str]  # manifests edited without a setting change (comments, formatting)
     unused_allowances: list[str]
+    changes: list[ConnectorData]  # one per changed connector, by path
 
 
 def review_of(report: Report) -> ReviewData | None:
-    review: ReviewData | None = report.extra.get("review")
-    return review
+    return report.review
 
 
 def changes_of(report: Report) -> list[ConnectorData]:
-    changes: list[ConnectorData] = report.extra.get("changes", [])
-    return changes
+    return report.review["changes"] if report.review else []
 
 
 def value_text(value: Any, limit: int = 80) -> str:

@@ -13,6 +13,7 @@ that one `git grep`, which runs in C over packed blobs (see bench/bench_diff.py)
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from scsync.gitsource import (
 from scsync.manifest.discover import SUFFIXES
 from scsync.manifest.loader import DEFAULT_MAX_BYTES
 from scsync.report.changes import IgnoredData
+from scsync.report.sources import source_text
 from scsync.review import pairing, policy
 from scsync.review.pairing import Pair, PairedBy, Side
 from scsync.review.result import ReviewResult, connector_data
@@ -70,11 +72,16 @@ def review(
         if not changed:
             _check_folder(git, revisions, options.folder)
         changes, ignored = _manifest_changes(changed, folder)
-        old = _load(git, checker, ((c.old_path, c.old_blob) for c in changes))
-        new = _load(git, checker, ((c.new_path, c.new_blob) for c in changes))
+        base_texts: dict[str, str] = {}
+        texts: dict[str, str] = {}
+        old = _load(git, checker, ((c.old_path, c.old_blob) for c in changes), base_texts)
+        new = _load(git, checker, ((c.new_path, c.new_blob) for c in changes), texts)
         duplicates = _duplicates(git, checker, revisions, new, folder)
+        root = os.path.realpath(git.root)
     pairs = pairing.pair(changes, old, new)
-    return _assemble(revisions, pairs, duplicates, ignored, options.allow_api_name_changes)
+    result = _assemble(revisions, pairs, duplicates, ignored, options.allow_api_name_changes)
+    result.root, result.texts = root, {**base_texts, **texts}  # the head's text wins
+    return result
 
 
 def _check_folder(git: Repository, revisions: Range, folder: str) -> None:
@@ -125,13 +132,21 @@ def _is_manifest(path: str | None, mode: str | None, folder: str) -> bool:
 
 
 def _load(
-    git: Repository, checker: FileChecker, entries: Iterable[tuple[str | None, str | None]]
+    git: Repository,
+    checker: FileChecker,
+    entries: Iterable[tuple[str | None, str | None]],
+    texts: dict[str, str],
 ) -> dict[str, Side]:
+    """Each side's manifest checked; its text into `texts`, for the report's formats."""
     sides: dict[str, Side] = {}
     for path, blob in entries:
         if path is None or blob is None:
             continue
-        result = checker.check_bytes(git.read_object(blob), path, keep=True)
+        raw = git.read_object(blob)
+        text = source_text(raw, checker.max_bytes)
+        if text is not None:
+            texts[path] = text
+        result = checker.check_bytes(raw, path, keep=True)
         doc = result.document
         settings = None
         if doc is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from scsync.diff import Diff, DiffItem
 from scsync.findings import Finding, Severity, worst
@@ -17,6 +18,7 @@ from scsync.report.changes import (
     SideData,
 )
 from scsync.report.machine import finding_dict
+from scsync.report.sources import Sources
 from scsync.review.pairing import Pair, Side
 
 
@@ -33,12 +35,23 @@ class ReviewResult:
     unchanged: list[str]
     #: `OLD:NEW` allowances given that matched no api_name change (likely a typo)
     unused_allowances: list[str]
+    #: the repository's top folder (its git folder when bare): what the paths are relative to
+    root: str = "."
+    #: each reviewed file's text by path: the head blob's, or the base blob's for a file
+    #: only the base has (deleted, or renamed away); what SARIF's columns and fingerprints read
+    texts: dict[str, str] = field(default_factory=dict)
 
     @property
     def files(self) -> list[str]:
         return sorted({s.path for p in self.pairs for s in (p.base, p.head) if s is not None})
 
-    def report(self, failing: frozenset[Severity] = frozenset({Severity.ERROR})) -> Report:
+    def report(
+        self,
+        failing: frozenset[Severity] = frozenset({Severity.ERROR}),
+        *,
+        started: datetime | None = None,
+        elapsed: float | None = None,
+    ) -> Report:
         r = self.revisions
         review = ReviewData(
             range=r.label,
@@ -48,9 +61,13 @@ class ReviewResult:
             ignored=self.ignored,
             unchanged=self.unchanged,
             unused_allowances=self.unused_allowances,
+            changes=self.changes,
         )
+        # the paths are the repository's own; their text is the reviewed blobs'
+        sources = Sources(self.root, self.root, self.texts.get)
         return Report(command="diff", files=self.files, findings=self.findings,
-                      failing=failing, extra={"review": review, "changes": self.changes})
+                      failing=failing, review=review, sources=sources,
+                      started=started, elapsed=elapsed)
 
 
 def connector_data(pair: Pair, items: Diff, findings: Sequence[Finding]) -> ConnectorData:
