@@ -55,28 +55,40 @@ class Dribbled:
     """All the server sent back (b"" when it closed without a word)."""
 
 
-def dribble(port: int, head: bytes, slow: bytes, interval: float = 0.5) -> Dribbled:
-    """Send `head` at once, then `slow` one byte per `interval`, until the server ends it."""
+def dribble(port: int, head: bytes, slow: bytes, interval: float = 0.5, *,
+            past_answer: bool = False) -> Dribbled:
+    """Send `head` at once, then `slow` one byte per `interval`, until the server ends it.
+
+    Stops at the server's answer, or with `past_answer` only once it hangs up.
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head)
+        answer = b""
         sent = 0
         for byte in slow:
             if select.select([sock], [], [], 0)[0]:
-                break  # an answer, or the end of the connection
+                data = _recv(sock)
+                answer += data
+                if not data or not past_answer:
+                    break
             try:
                 sock.sendall(bytes([byte]))
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += 1
             time.sleep(interval)
-        return Dribbled(sent, _read_to_end(sock))
+        return Dribbled(sent, answer + read_to_end(sock))
 
 
-def _read_to_end(sock: socket.socket) -> bytes:
-    received = b""
+def _recv(sock: socket.socket) -> bytes:
     try:
-        while data := sock.recv(65536):
-            received += data
+        return sock.recv(65536)
     except ConnectionResetError:
-        pass
+        return b""
+
+
+def read_to_end(sock: socket.socket) -> bytes:
+    received = b""
+    while data := _recv(sock):
+        received += data
     return received

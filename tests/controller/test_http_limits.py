@@ -27,7 +27,14 @@ from tests.controller.conftest import (
     sign,
 )
 
-from hostile import MIB, Dribbled, chunks, declared_only, dribble, memory_mib
+from hostile import (
+    MIB,
+    Dribbled,
+    chunks,
+    declared_only,
+    dribble,
+    memory_mib,
+)
 from support import free_port
 
 DEADLINE = 2.0
@@ -43,7 +50,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Controlle
     clone = init_repo(root / "clone")
     clone.git("remote", "add", "origin", str(bare))
     clone.pushes = True
-    clone.commit("one", {"connectors/a.yaml": manifest("limits_a")})
+    first = clone.commit("one", {"connectors/a.yaml": manifest("limits_a")})
     executor = executor_process(root / "executor", root / "clone").start()
     port = free_port()
     command = [sys.executable, "-m", "scsync", "controller", "--repo", str(bare),
@@ -54,6 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Controlle
     controller = Controller(command, root, env, root / "controller.log",
                             f"http://127.0.0.1:{port}/healthz", port=port)
     controller.start()
+    controller.wait_applied(first)  # the first pass is over: memory figures are quiet
     yield controller, clone
     controller.stop()
     executor.stop()
@@ -91,6 +99,19 @@ def test_a_declared_oversize_body_is_413_before_it_is_sent(
                                  {"X-Hub-Signature-256": "sha256=" + "0" * 64})
     assert status == 413
     assert json.loads(body) == {"detail": f"Request body larger than {CAP} bytes."}
+
+
+def test_after_a_413_a_body_still_trickling_in_is_cut_off(
+        served: tuple[Controller, Clone]) -> None:
+    controller, _ = served
+    # After the 413 the server reads on and drops the rest of the body (so a client that
+    # sends all before it reads sees the answer), but not past the deadline: uvicorn
+    # alone would keep this connection as long as a byte came every few seconds.
+    head = (b"POST /hooks/git HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Length: 52428800\r\n\r\n")
+    result = dribble(controller.port, head, b"x" * 60, past_answer=True)
+    assert result.answer.startswith(b"HTTP/1.1 413 ")
+    assert result.sent < 60
 
 
 def _while_answering_others(controller: Controller, head: bytes, slow: bytes) -> Dribbled:
