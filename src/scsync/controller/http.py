@@ -5,6 +5,10 @@ The webhook is GitHub's push event, signed with HMAC-SHA256 of the raw body
 a valid signature nothing happens (401); with one, a push to the watched branch
 wakes the reconcile loop at once.  The payload is not trusted for anything
 else: the pass fetches the branch itself.
+
+Anyone who reaches the port can send a body before any signature is checked, so
+`scsync.hosting` bounds it: over 25 MB is 413 (declared or chunked), and a
+request not sent in full within the deadline is cut off.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +29,7 @@ from starlette.routing import Route
 from scsync import __version__
 from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import CONTENT_TYPE
+from scsync.hosting import BodyLimitMiddleware
 
 log = logging.getLogger("scsync.controller.http")
 
@@ -42,10 +48,7 @@ def build_app(loop: Loop, reconciler: Reconciler) -> Starlette:
     branch_ref = f"refs/heads/{settings.branch}"
 
     async def hook(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_HOOK_BYTES:
-            return JSONResponse({"detail": "payload too large"}, status_code=413)
-        body = await request.body()
+        body = await request.body()  # whole and under the cap: see BodyLimitMiddleware
         if not signature_ok(settings.webhook_secret, body,
                             request.headers.get("x-hub-signature-256")):
             reason = ("webhooks are disabled: SCSYNC_GIT_WEBHOOK_SECRET is not set"
@@ -93,10 +96,16 @@ def build_app(loop: Loop, reconciler: Reconciler) -> Starlette:
             "unmanaged": list(snap.unmanaged),
         })
 
-    return Starlette(routes=[
+    routes = [
         Route("/hooks/git", hook, methods=["POST"]),
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/metrics", metrics), Route("/status", status),
+    ]
+    # The hook is open to anyone before its signature is checked: its body is capped
+    # and read within the request's deadline before any of this code runs.
+    return Starlette(routes=routes, middleware=[
+        Middleware(BodyLimitMiddleware, max_bytes=MAX_HOOK_BYTES,
+                   deadline=settings.request_deadline),
     ])
 
 

@@ -19,6 +19,7 @@ from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.settings import ControllerSettings
 from scsync.controller.state import State, prepare_data_dir
 from scsync.errors import UsageError
+from scsync.hosting import HostingConfig
 
 log = logging.getLogger("scsync.controller")
 
@@ -73,9 +74,10 @@ def _serve(settings: ControllerSettings, sock: socket.socket,
                            timeout=settings.request_timeout) as client:
         reconciler = Reconciler(settings, state, client, ControllerMetrics())
         loop = Loop(reconciler, settings)
-        config = uvicorn.Config(build_app(loop, reconciler), host=settings.listen_host,
-                                port=settings.listen_port, log_level="warning",
-                                access_log=False, lifespan="off")
+        config = HostingConfig(build_app(loop, reconciler), host=settings.listen_host,
+                               port=settings.listen_port, log_level="warning",
+                               access_log=False, lifespan="off",
+                               request_deadline=settings.request_deadline)
         server = uvicorn.Server(config)
         if not settings.webhook_secret:
             log.warning("POST /hooks/git answers 401 to everything: set "

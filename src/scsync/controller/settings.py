@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from scsync.checks.settings import API_NAME
 from scsync.errors import UsageError
+from scsync.hosting import DEFAULT_DEADLINE, deadline_from_env
 
 DriftMode = Literal["fix", "warn"]
 DEFAULT_DATA_DIR = ".scsync"
@@ -54,6 +55,9 @@ class ControllerSettings:
     """GitHub's webhook secret; from SCSYNC_GIT_WEBHOOK_SECRET only, never an option."""
     page_size: int = 1000
     """Connectors per page when reading live state (the embedded executor allows 1,000)."""
+    request_deadline: float = DEFAULT_DEADLINE
+    """Seconds a client of the endpoints has to send a whole request, headers and body;
+    from SCSYNC_HTTP_DEADLINE."""
 
     @property
     def state_path(self) -> Path:
@@ -117,7 +121,7 @@ def redact_url(url: str) -> str:
 
 
 def settings_from_args(args: Any) -> ControllerSettings:
-    """From `scsync controller` options plus the environment (the webhook secret)."""
+    """From `scsync controller` options plus the environment (webhook secret, deadline)."""
     check_interval(args.interval)
     host, port = parse_listen(args.listen)
     repo = str(args.repo)
@@ -128,4 +132,5 @@ def settings_from_args(args: Any) -> ControllerSettings:
         data_dir=Path(args.data_dir), interval=args.interval, drift=args.drift,
         prune=args.prune, allow_api_name_changes=parse_allow(args.allow_api_name_change),
         listen_host=host, listen_port=port, webhook_secret=secret_from_env(),
+        request_deadline=deadline_from_env(),
     )

@@ -28,7 +28,6 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scsync import __version__
 from scsync.executor.admission import waiting_reason
@@ -47,6 +46,7 @@ from scsync.executor.models import (
 from scsync.executor.service import Executor
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import ApiNameTaken, Row
+from scsync.hosting import BodyLimitMiddleware
 
 log = logging.getLogger("scsync.executor.api")
 
@@ -373,35 +373,4 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("internal error on %s %s: %s", request.method, request.url.path,
               type(exc).__name__, exc_info=exc)
     return JSONResponse({"detail": "Internal error; see the executor's log."}, status_code=500)
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over the cap, declared or streamed, before they are buffered."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self._app = app
-        self._max = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max):
-            response = JSONResponse({"detail": f"Request body larger than {self._max} bytes."},
-                                    status_code=413)
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self._max:
-                # FastAPI re-raises HTTPExceptions from body reading as they are.
-                raise HTTPException(413, f"Request body larger than {self._max} bytes.")
-            return message
-
-        await self._app(scope, limited, send)
 

@@ -21,6 +21,7 @@ from scsync.errors import ConfigError
 from scsync.executor.api import build_app
 from scsync.executor.service import Executor
 from scsync.executor.settings import ExecutorSettings
+from scsync.hosting import HostingConfig, deadline_from_env
 
 # The access log shows method, path and status only: never headers, which carry the key.
 LOG_CONFIG: dict[str, Any] = {
@@ -64,6 +65,7 @@ def create_app(executor: Executor) -> FastAPI:
 
 def serve(settings: ExecutorSettings, *, access_log: bool = True) -> int:
     """Run until interrupted; the exit code of `scsync executor serve`."""
+    deadline = deadline_from_env()
     # Bind before anything else, so a taken port is a one-line error, not a half start.
     sock = _listen(settings.host, settings.port)
     try:
@@ -71,9 +73,11 @@ def serve(settings: ExecutorSettings, *, access_log: bool = True) -> int:
     except BaseException:
         sock.close()
         raise
-    config = uvicorn.Config(
-        create_app(executor), log_config=LOG_CONFIG, access_log=access_log,
-        server_header=False, lifespan="on", timeout_graceful_shutdown=10,
+    # Over the bounded protocol: a client gets `deadline` seconds to send a request.
+    config = HostingConfig(
+        create_app(executor), request_deadline=deadline, log_config=LOG_CONFIG,
+        access_log=access_log, server_header=False, lifespan="on",
+        timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
     logging.getLogger("scsync.executor").info(

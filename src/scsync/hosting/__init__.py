@@ -1,0 +1,15 @@
+"""What both local HTTP services (the executor, the controller) need to face any client.
+
+Every body is capped and every request has a deadline: `BodyLimitMiddleware`
+(ASGI, 413 and 408) and `HostingConfig` (uvicorn, serving over a protocol that
+cuts slow clients off).  Both services import this package; it imports neither.
+"""
+
+from __future__ import annotations
+
+from scsync.hosting.body import BodyLimitMiddleware
+from scsync.hosting.deadline import DEADLINE_ENV, DEFAULT_DEADLINE, deadline_from_env
+from scsync.hosting.protocol import HostingConfig
+
+__all__ = ["DEADLINE_ENV", "DEFAULT_DEADLINE", "BodyLimitMiddleware", "HostingConfig",
+           "deadline_from_env"]
