@@ -25,6 +25,7 @@ from scsync.controller.settings import ControllerSettings, secret_from_env
 from scsync.controller.state import prepare_data_dir
 from scsync.errors import ScsyncError, UsageError
 from scsync.gitsource import current_branch, open_repo
+from scsync.hosting import deadline_from_env
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def up(options: UpOptions, out: TextIO) -> int:
         settings = ControllerSettings(
             repo=str(root), executor_url=executor_url, branch=branch, folder=options.folder,
             data_dir=data, interval=options.interval, listen_port=options.listen_port,
-            webhook_secret=secret_from_env())
+            webhook_secret=secret_from_env(), request_deadline=deadline_from_env())
 
         def banner(_settings: ControllerSettings) -> None:
             status = f"http://127.0.0.1:{options.listen_port}/status"
