@@ -8,9 +8,10 @@ never refuse a value the document allows.
 Each pattern means the same under ECMA-262 (what JSON Schema specifies), Rust's
 regex crates (jsonschema-rs, which schemathesis uses) and Python's `re` (which
 checks them here, with `fullmatch`): explicit character classes instead of `\\s`,
-`\\d` and `\\w`, whose reach differs between them; no doubled `&`, `-` or `~` in a
-class (set operators in Rust); no `$` inside a lookahead (Python's also matches
-before a final newline); and only negative lookaheads.
+`\\d` and `\\w`, whose reach differs between them (`[\\s\\S]`, any character, is
+the same everywhere); no doubled `&`, `-` or `~` in a class (set operators in
+Rust); no `$` inside a lookahead (Python's also matches before a final newline);
+and only negative lookaheads.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ _PORT = ("(?::0*(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][
 # Path, query and fragment as the manifest schema has them (requests percent-encodes
 # what RFC 3986 would not take), but no control characters either.
 _REST = f"(?:[/?#][^{INVISIBLE}]*)?"
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 WEBHOOK_URL_MAX = 2048
 WEBHOOK_URL_PATTERN = (
     rf"^(?:https://(?:{_HOST}|\[{_ipv6()}\])|http://(?:localhost|127\.0\.0\.1|\[::1\]))"
