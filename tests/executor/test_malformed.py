@@ -70,6 +70,17 @@ CREATE_CASES: list[tuple[str, Any, str]] = [
      "body.execution_ended_webhook_url: Value error, must be a URL with a valid host name"),
     ("webhook host empty label", _create(execution_ended_webhook_url="https://a..b/h"),
      "body.execution_ended_webhook_url: Value error, must be a URL with a valid host name"),
+    # Found by schemathesis: the empty string was a valid URL by the old document.
+    ("webhook empty", _create(execution_ended_webhook_url=""),
+     "body.execution_ended_webhook_url: Value error, must be an absolute https URL"),
+    ("webhook with a space in the path",
+     _create(execution_ended_webhook_url="https://example.com/a b"),
+     "body.execution_ended_webhook_url: Value error, must be a URL without white space"),
+    ("webhook scheme in capitals", _create(execution_ended_webhook_url="HTTPS://example.com/"),
+     "body.execution_ended_webhook_url: Value error, must be an absolute https URL"),
+    ("email with a trailing newline", _create(additional_notification_email="a@x.com\n"),
+     "body.additional_notification_email"),
+    ("name of Unicode spaces", _create(name="\u3000\u2028\xa0"), "body.name"),
     ("unknown field", _create(max_concurrency=2), "body.max_concurrency"),
     ("job command empty", _create(job={"command": []}), "body.job.command"),
     ("job command a string", _create(job={"command": "ls -l"}), "body.job.command"),
@@ -82,6 +93,10 @@ CREATE_CASES: list[tuple[str, Any, str]] = [
      "body.job.env.A"),
     ("job env bad name", _create(job={"command": ["true"], "env": {"A-B": "1"}}),
      "body.job.env"),
+    ("job env name with a digit first", _create(job={"command": ["true"], "env": {"1A": "1"}}),
+     "body.job.env.1A.[key]"),
+    ("job working_dir through ..", _create(job={"command": ["true"], "working_dir": "a/../b"}),
+     "body.job.working_dir: Value error, must not leave the repository"),
     ("job absolute working_dir", _create(job={"command": ["true"], "working_dir": "/etc"}),
      "body.job.working_dir"),
     ("job working_dir escapes", _create(job={"command": ["true"], "working_dir": "a/../../x"}),
@@ -98,6 +113,8 @@ def test_create_rejects_invalid_fields(shared_executor: ExecutorProcess, http: r
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"]
     assert field in detail
+    where = field.split(":")[0]
+    assert any(p["field"].startswith(where) for p in answer.json()["errors"]), answer.json()
 
 
 def test_malformed_json_is_400(shared_executor: ExecutorProcess, http: requests.Session) -> None:
@@ -170,8 +187,13 @@ def test_bad_execution_status_filter_is_422(shared_executor: ExecutorProcess,
 
 
 @pytest.mark.parametrize(("body", "status", "needle"), [
-    ({"name": None}, 422, "body.name"),
-    ({"max_concurrent_executions": None}, 422, "body.max_concurrent_executions"),
+    # The route used to refuse these itself, with a 422 that had no "errors".
+    ({"name": None}, 422, "body.name: Value error, may not be null"),
+    ({"max_concurrent_executions": None}, 422, "body.max_concurrent_executions: Value error, "
+                                               "may not be null"),
+    ({"api_name": None}, 422, "body.api_name: Value error, may not be null"),
+    ({"status": None}, 422, "body.status: Value error, may not be null"),
+    ({"create_only": None}, 422, "body.create_only: Value error, may not be null"),
     ({"status": "setup"}, 400, "Status can only be set to 'Operational' or 'Inactive'"),
     ({"status": "need_attention"}, 400, "Status can only be set to 'Operational' or 'Inactive'"),
     ({"status": "bogus"}, 422, "body.status"),
@@ -186,6 +208,8 @@ def test_patch_rejects_invalid_fields(shared_executor: ExecutorProcess, http: re
                         timeout=5)
     assert answer.status_code == status, answer.text
     assert needle in answer.json()["detail"]
+    if status == 422:
+        assert needle.split(":")[0] in [p["field"] for p in answer.json()["errors"]]
 
 
 @pytest.mark.parametrize("body", [
@@ -212,6 +236,38 @@ def test_wrong_method_is_405(shared_executor: ExecutorProcess, http: requests.Se
     answer = http.delete(f"{shared_executor.url}/api/smart-connectors", timeout=5)
     assert answer.status_code == 405
     assert "detail" in answer.json()
+    assert answer.headers["Allow"] == "GET, POST"
+
+
+def test_options_is_405_naming_both_methods_of_a_connector(shared_executor: ExecutorProcess,
+                                                           http: requests.Session) -> None:
+    # Found by schemathesis: `Allow: GET`, though PATCH works on the same path.
+    answer = http.options(f"{shared_executor.url}/api/smart-connectors/0", timeout=5)
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "GET, PATCH"
+
+
+@pytest.mark.parametrize("query", [
+    "search=&search=x", "status=setup&status=inactive", "page=1&page=2&page_size=5",
+])
+def test_a_repeated_query_parameter_is_422(shared_executor: ExecutorProcess,
+                                           http: requests.Session, query: str) -> None:
+    # Found by schemathesis: the last of the values was used, and the others ignored.
+    answer = http.get(f"{shared_executor.url}/api/smart-connectors?{query}", timeout=5)
+    assert answer.status_code == 422, answer.text
+    name = query.split("=")[0]
+    assert answer.json()["errors"] == [{"field": f"query.{name}",
+                                        "message": "may be given only once"}]
+
+
+def test_update_over_the_body_cap_is_413(shared_executor: ExecutorProcess,
+                                         http: requests.Session, existing: str) -> None:
+    # Found by schemathesis: a 1001-argument command of 5 MB, answered 413 as documented.
+    job = {"command": ["0" * 5000] * 1001}
+    answer = http.patch(f"{shared_executor.url}/api/smart-connectors/{existing}",
+                        json={"job": job}, timeout=10)
+    assert answer.status_code == 413
+    assert answer.json() == {"detail": "Request body larger than 1048576 bytes."}
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-API-KEY": "nope"}, {"X-API-KEY": ""}],

@@ -1,0 +1,195 @@
+"""What the API answers: connectors, executions and pages, as rows become JSON.
+
+The models are the answers' schemas in /openapi.json and FastAPI's response
+models, so what a route sends is checked against what the document says.
+Answers stay open (extra fields may come in a later version); every field
+listed is always present.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Request
+from pydantic import BaseModel, WithJsonSchema
+
+from scsync.executor.admission import waiting_reason
+from scsync.executor.models import Status
+from scsync.executor.service import Executor
+from scsync.executor.store import Row
+
+ExecutionStatus = Literal["queued", "running", "success", "partial_success", "error", "cancelled"]
+Uuid = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+class JobView(BaseModel):
+    command: list[str]
+    timeout_seconds: int
+    env: dict[str, str]
+    working_dir: str | None
+
+
+class Stats(BaseModel):
+    used_count: int
+
+
+class ConnectorView(BaseModel):
+    id: Uuid
+    api_name: str
+    name: str
+    description: str
+    status: Status
+    max_concurrent_executions: int
+    create_only: bool
+    additional_notification_email: str | None
+    additional_error_notification_email: str | None
+    execution_ended_webhook_url: str | None
+    job: JobView | None
+    stats: Stats
+    last_used_at: Timestamp | None
+    created: Timestamp
+    updated: Timestamp
+
+
+class ExecutionView(BaseModel):
+    id: Uuid
+    connector_id: Uuid
+    api_name: str
+    status: ExecutionStatus
+    reason: str | None
+    initiated_by: str | None
+    is_dry_run: bool
+    diff_check: bool
+    created: Timestamp
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    exit_code: int | None
+    record_counts: dict[str, int] | None
+    attempt: int
+    report_file_id: Uuid | None
+    report_url: str | None
+
+
+class Attempt(BaseModel):
+    attempt: int
+    at: Timestamp
+    ok: bool
+    detail: str
+
+
+class NotificationView(BaseModel):
+    kind: Literal["email", "webhook"]
+    target: str
+    state: Literal["pending", "sent", "failed", "skipped"]
+    attempts: int
+    last_error: str | None
+    history: list[Attempt]
+
+
+class ExecutionDetail(ExecutionView):
+    notifications: list[NotificationView]
+
+
+class ConnectorPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ConnectorView]
+
+
+class ExecutionPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ExecutionView]
+
+
+class Started(BaseModel):
+    execution_id: Uuid
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+def connector_view(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "api_name": row["api_name"],
+        "name": row["name"],
+        "description": row["description"],
+        "status": row["status"],
+        "max_concurrent_executions": row["max_concurrent_executions"],
+        "create_only": row["create_only"],
+        "additional_notification_email": row["additional_notification_email"],
+        "additional_error_notification_email": row["additional_error_notification_email"],
+        "execution_ended_webhook_url": row["execution_ended_webhook_url"],
+        "job": row["job"],
+        "stats": {"used_count": row["used_count"]},
+        "last_used_at": row["last_used_at"],
+        "created": row["created"],
+        "updated": row["updated"],
+    }
+
+
+class Queue:
+    """A connector's queue positions and running count, read once per response, if needed."""
+
+    def __init__(self, executor: Executor, connector: Row) -> None:
+        self._executor = executor
+        self._connector = connector
+        self._read: tuple[dict[str, int], int] | None = None
+
+    def reason(self, execution_id: str) -> str:
+        if self._read is None:
+            store, cid = self._executor.store, self._connector["id"]
+            self._read = store.queue_positions(cid), store.running_count(cid)
+        positions, running = self._read
+        return waiting_reason(self._connector, positions.get(execution_id, 0), running)
+
+
+def execution_view(executor: Executor, row: Row, connector: Row, base_url: str,
+                   *, detail: bool = False, queue: Queue | None = None) -> dict[str, Any]:
+    reason = row["reason"]
+    if row["status"] == "queued":
+        reason = (queue or Queue(executor, connector)).reason(row["id"])
+    file_id = row["report_file_id"]
+    view: dict[str, Any] = {
+        "id": row["id"],
+        "connector_id": row["connector_id"],
+        "api_name": connector["api_name"],
+        "status": row["status"],
+        "reason": reason,
+        "initiated_by": row["initiated_by"],
+        "is_dry_run": row["is_dry_run"],
+        "diff_check": row["diff_check"],
+        "created": row["created"],
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "exit_code": row["exit_code"],
+        "record_counts": row["record_counts"],
+        "attempt": row["attempt"],
+        "report_file_id": file_id,
+        "report_url": f"{base_url}/api/files/{file_id}/download" if file_id else None,
+    }
+    if detail:
+        view["notifications"] = [
+            {k: n[k] for k in ("kind", "target", "state", "attempts", "last_error", "history")}
+            for n in executor.store.notifications_of(row["id"])
+        ]
+    return view
+
+
+def page_of(request: Request, total: int, number: int, size: int,
+         results: list[dict[str, Any]]) -> dict[str, Any]:
+    def link(to: int) -> str:
+        return str(request.url.include_query_params(page=to, page_size=size))
+
+    return {
+        "count": total,
+        "next": link(number + 1) if number * size < total else None,
+        "previous": link(number - 1) if number > 1 else None,
+        "results": results,
+    }
