@@ -68,12 +68,16 @@ _ALL = [
          "A manifest is a mapping of settings (`key: value` lines), not a list or a scalar."),
     Rule("SC008", "file-too-large", E, "The file is larger than the size cap.",
          "A manifest is a few hundred bytes; raise --max-bytes only if this is really one."),
-    Rule("SC009", "alias-limit", E, "YAML aliases expand past the allowed size.",
+    Rule("SC009", "alias-limit", E,
+         "The file has too many values, nests too deep, or its aliases expand too far.",
          "Write the values out instead of nesting anchors and aliases."),
     Rule("SC010", "unreadable", E, "The file cannot be read.",
          "Check the file's permissions and that it is a regular file."),
     Rule("SC011", "unsupported-tag", E, "A YAML tag scsync does not accept.",
          "Use plain strings, numbers, booleans, lists and mappings; drop the `!tag`."),
+    Rule("SC012", "too-many-findings", E, "More findings in one file than are reported.",
+         "Only a file's first 100 findings are shown; this one counts the rest and takes "
+         "their worst severity. Fix those shown and run again."),
     # schema
     Rule("SC020", "missing-key", E, "A required setting is missing.",
          "Add the setting; `scsync validate` lists every required key."),

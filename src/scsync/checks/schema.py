@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from scsync.errors import SchemaLoadError
 from scsync.findings import Finding, json_pointer
+from scsync.manifest.bounds import MAX_FINDINGS
 from scsync.manifest.loader import Document
 from scsync.rules import RULES
 
@@ -179,7 +180,6 @@ class SchemaChecker:
 def _fast_finding(error: Any, doc: Document) -> Finding:
     """A jsonschema-rs error, placed on its YAML node like the others."""
     parts: list[str | int] = list(error.instance_path)
-    line, col = doc.locate(parts)
     value = error.instance
     hidden = [c for c in value if not c.isprintable()] if isinstance(value, str) else []
     hint = (
@@ -187,8 +187,8 @@ def _fast_finding(error: Any, doc: Document) -> Finding:
         if hidden else None
     )
     return RULES["SC029"].finding(
-        doc.path, error.message, line=line, column=col, pointer=json_pointer(parts), hint=hint
-    )
+        doc.path, error.message, pointer=json_pointer(parts), hint=hint
+    ).placed(doc.span(parts))
 
 
 def _error_order(error: ValidationError) -> tuple[int, str]:
@@ -209,10 +209,16 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
 def _field_label(parts: list[str | int]) -> str:
     if not parts:
         return "the document"
-    text = str(parts[0])
+    text = _key_label(parts[0])
     for p in parts[1:]:
-        text += f"[{p}]" if isinstance(p, int) else f".{_printable(str(p))}"
-    return _printable(text)
+        text += f"[{p}]" if isinstance(p, int) else f".{_key_label(p)}"
+    return text
+
+
+def _key_label(key: str | int, limit: int = 60) -> str:
+    """A key as a message shows it: printable, and cut if long (a key may be 1 MiB)."""
+    text = _printable(str(key))
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(str(key)):,} characters)"
 
 
 def _printable(text: str) -> str:
@@ -255,36 +261,29 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
         where = "at the top level" if not parts else f"in {label}"
         out = []
-        for key in extras:
-            line, col = doc.locate([*parts, key], key=True)
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            if key == "<<":
-                hint = ("merge keys (`<<`) are YAML 1.1 and are not expanded here; "
-                        "write the values out")
-            elif close:
-                hint = f"did you mean '{close[0]}'?"
-            else:
-                hint = "allowed keys: " + ", ".join(allowed)
+        for n, key in enumerate(extras):
+            # Extras come in document order and a file shows its first MAX_FINDINGS
+            # findings: those past that are only counted, so they skip the hint.
+            hint = _unknown_key_hint(key, allowed) if n <= MAX_FINDINGS else None
             out.append(
                 rule.finding(
-                    doc.path, f"unknown key {_shown(key)} {where}", line=line, column=col,
+                    doc.path, f"unknown key {_shown(key)} {where}",
                     pointer=json_pointer([*parts, key]), hint=hint,
-                )
+                ).placed(doc.span([*parts, key], key=True))
             )
         return out
 
     if "propertyNames" in error.relative_schema_path and isinstance(value, str):
         # The error is about a key, not a value: point at that key.
-        line, col = doc.locate([*parts, value], key=True)
         return [
             rule.finding(
                 doc.path,
                 f"the key {_shown(value)} in {label} is not allowed: {_cut(error.message)}",
-                line=line, column=col, pointer=json_pointer([*parts, value]),
-            )
+                pointer=json_pointer([*parts, value]),
+            ).placed(doc.span([*parts, value], key=True))
         ]
 
-    line, col = doc.locate(parts)
+    span = doc.span(parts)
     pointer = json_pointer(parts)
 
     if keyword == "required":
@@ -296,13 +295,13 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         help_text = ". ".join(p for p in (add, description) if p) or None
         return [
             rule.finding(
-                doc.path, f"missing required key '{missing}' in {label}", line=line, column=col,
+                doc.path, f"missing required key '{missing}' in {label}",
                 pointer=pointer, hint=help_text,
-            )
+            ).placed(span)
         ]
 
     if keyword == "type":
-        return [_type_finding(expected, doc.path, label, field, value, line, col, pointer)]
+        return [_type_finding(expected, doc.path, label, field, value, pointer).placed(span)]
 
     if keyword in ("enum", "const"):
         allowed_values = list(expected) if keyword == "enum" else [expected]
@@ -314,31 +313,38 @@ def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
         )
         return [
             rule.finding(
-                doc.path, message, line=line, column=col, pointer=pointer,
-                hint=_near_miss(value, allowed_values),
-            )
+                doc.path, message, pointer=pointer, hint=_near_miss(value, allowed_values),
+            ).placed(span)
         ]
 
     if keyword == "pattern" or keyword == "format":
         words = _PATTERN_WORDS.get(field, f"must match the pattern {expected}")
         return [
             rule.finding(
-                doc.path, f"{label} {words}; got {_shown(value)}", line=line, column=col,
+                doc.path, f"{label} {words}; got {_shown(value)}",
                 pointer=pointer, hint=_pattern_hint(field, value),
-            )
+            ).placed(span)
         ]
 
     if keyword in _LIMIT_WORDS and isinstance(value, str | list | dict):
         unit, end = _LIMIT_WORDS[keyword]
         message = f"{label} has {len(value):,} {unit}; the {end} allowed is {expected:,}"
-        return [rule.finding(doc.path, message, line=line, column=col, pointer=pointer)]
+        return [rule.finding(doc.path, message, pointer=pointer).placed(span)]
 
     if keyword in _BOUND_WORDS and isinstance(value, int | float):
         message = f"{label} is {value}; {_BOUND_WORDS[keyword]} {expected}"
-        return [rule.finding(doc.path, message, line=line, column=col, pointer=pointer)]
+        return [rule.finding(doc.path, message, pointer=pointer).placed(span)]
 
-    return [rule.finding(doc.path, f"{label}: {_cut(error.message)}", line=line, column=col,
-                         pointer=pointer)]
+    return [rule.finding(doc.path, f"{label}: {_cut(error.message)}", pointer=pointer).placed(span)]
+
+
+def _unknown_key_hint(key: str, allowed: list[str]) -> str:
+    if key == "<<":
+        return "merge keys (`<<`) are YAML 1.1 and are not expanded here; write the values out"
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "allowed keys: " + ", ".join(allowed)
 
 
 def _cut(message: str, limit: int = 200) -> str:
@@ -355,9 +361,9 @@ def _missing_key(error: ValidationError) -> str:
 
 
 def _type_finding(
-    expected: Any, path: str, label: str, field: str, value: Any,
-    line: int, col: int, pointer: str,
+    expected: Any, path: str, label: str, field: str, value: Any, pointer: str
 ) -> Finding:
+    """SC022, placed by the caller."""
     rule = RULES["SC022"]
     names = [expected] if isinstance(expected, str) else list(expected)
     want = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
@@ -367,7 +373,7 @@ def _type_finding(
         return rule.finding(
             path,
             f"{label} takes one email address, not a list of {len(value)}",
-            line=line, column=col, pointer=pointer,
+            pointer=pointer,
             hint="Kizen sends to a single address: create a distribution list (for example "
             "team@example.com) and put its address here.",
         )
@@ -381,8 +387,7 @@ def _type_finding(
         hint = "write true or false, without quotes (YAML 1.2: yes/no/on/off are strings)"
     elif "string" in names and isinstance(value, bool | int | float):
         hint = f"put the value in quotes: '{_yaml_inline(value)}'"
-    return rule.finding(path, f"{label} must be {want}, not {got}", line=line, column=col,
-                        pointer=pointer, hint=hint)
+    return rule.finding(path, f"{label} must be {want}, not {got}", pointer=pointer, hint=hint)
 
 
 def _describe(value: Any) -> str:

@@ -17,17 +17,19 @@ error deep in `job.env`) can be placed on the YAML node's own line.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from scsync.findings import Finding
-from scsync.manifest.bounds import MAX_DEPTH, LoadProblem, check_expansion, check_nesting
+from scsync.findings import FILE_START, Finding, Span
+from scsync.manifest.bounds import MAX_DEPTH, LoadProblem, check_expansion, check_shape
 from scsync.manifest.build import Builder, DuplicateKeys
+from scsync.manifest.positions import Lines, span_of
 from scsync.manifest.yaml12 import HAVE_LIBYAML, StrictParser
 from scsync.rules import RULES
 
@@ -42,11 +44,18 @@ _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 @dataclass(slots=True)
 class Document:
-    """A loaded manifest: its values and the node tree they came from."""
+    """A loaded manifest: its values, the node tree they came from, and its text."""
 
     path: str
     data: dict[str, Any]
     root: MappingNode
+    text: str = ""
+    # Each mapping's entries by key, made on the first lookup in it: finding
+    # thousands of keys (a file of unknown keys) stays linear, not quadratic.
+    _entries: dict[int, dict[str, tuple[Node, Node]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _lines: Lines | None = field(default=None, init=False, repr=False)
 
     def node_at(self, parts: Sequence[str | int]) -> tuple[Node | None, Node | None]:
         """(key node, value node) at a path of keys/indexes; as deep as it exists."""
@@ -54,28 +63,46 @@ class Document:
         node: Node = self.root
         for part in parts:
             if isinstance(node, MappingNode):
-                for k, v in node.value:
-                    if isinstance(k, ScalarNode) and k.value == str(part):
-                        key, node = k, v
-                        break
-                else:
+                entries = self._entries.get(id(node))
+                if entries is None:
+                    entries = self._entries[id(node)] = _entries_of(node)
+                entry = entries.get(str(part))
+                if entry is None:
                     return key, node
+                key, node = entry
             elif isinstance(node, SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
+                if not 0 <= part < len(node.value):
                     return key, node
                 key, node = None, node.value[part]
             else:
                 return key, node
         return key, node
 
-    def locate(self, parts: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
-        """1-based (line, column) of the value at `parts` (or of its key)."""
+    def span(self, parts: Sequence[str | int], *, key: bool = False) -> Span:
+        """Extent of the value at `parts` (or of its key), as deep as the path exists."""
         key_node, value_node = self.node_at(parts)
         target = key_node if (key and key_node is not None) else value_node
         if target is None:
-            return 1, 1
-        mark = target.start_mark
-        return mark.line + 1, mark.column + 1
+            return FILE_START
+        return self.span_of(target)
+
+    def span_of(self, node: Node) -> Span:
+        if self._lines is None:
+            self._lines = Lines(self.text)
+        return span_of(node, self._lines)
+
+    def locate(self, parts: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at `parts` (or of its key)."""
+        span = self.span(parts, key=key)
+        return span.line, span.column
+
+
+def _entries_of(node: MappingNode) -> dict[str, tuple[Node, Node]]:
+    entries: dict[str, tuple[Node, Node]] = {}
+    for k, v in node.value:
+        if isinstance(k, ScalarNode):
+            entries.setdefault(k.value, (k, v))  # the first of duplicates, as the builder
+    return entries
 
 
 @dataclass(slots=True)
@@ -131,12 +158,13 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     text = _decode(raw, path)
     if not text.strip():
         raise LoadProblem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
-    check_nesting(raw, path)
+    check_shape(raw, path)
+    lines = Lines(text)  # line starts are found only if a position needs them
     loader = StrictParser(raw)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise LoadProblem(_syntax_finding(exc, path, text)) from None
+        raise LoadProblem(_syntax_finding(exc, path, lines)) from None
     except yaml.reader.ReaderError as exc:
         raise LoadProblem(_reader_finding(exc, path, raw)) from None
     except yaml.YAMLError as exc:  # other unmarked errors are still syntax
@@ -162,20 +190,19 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
         )
     if not isinstance(root, MappingNode):
         kind = "a list" if isinstance(root, SequenceNode) else "a single value"
-        line, col = root.start_mark.line + 1, root.start_mark.column + 1
         raise LoadProblem(
             RULES["SC007"].finding(
-                path, f"the top level is {kind}, not a mapping of settings", line=line, column=col
-            )
+                path, f"the top level is {kind}, not a mapping of settings"
+            ).placed(span_of(root, lines))
         )
     if b"*" in raw:  # only aliases can expand; most manifests have none
-        check_expansion(root, path)
-    builder = Builder(path, root)
+        check_expansion(root, path, lines)
+    builder = Builder(path, root, lines)
     data = builder.build(root, 0)
     if builder.duplicates:
-        raise DuplicateKeys(builder.duplicates)
+        raise DuplicateKeys(builder.duplicate_findings())
     assert isinstance(data, dict)
-    return Document(path=path, data=data, root=root)
+    return Document(path=path, data=data, root=root, text=text)
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -220,14 +247,15 @@ def _reader_finding(exc: yaml.reader.ReaderError, path: str, raw: bytes) -> Find
     )
 
 
-def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, text: str) -> Finding:
+def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, lines: Lines) -> Finding:
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else 1
-    col = mark.column + 1 if mark else 1
+    # From the mark's character index, clamped into the text: at the end of a
+    # stream, libyaml's mark may name a line after the last one.
+    line, col = lines.position(mark.index) if mark else (1, 1)
     problem = (exc.problem or "").strip()
     if problem == _LIBYAML_TOO_DEEP:
         # libyaml 0.2.5 as bundled by PyYAML 6.0.4 stops at 1,000 flow levels by itself;
-        # whichever limit fires first, the user sees the same finding as check_nesting's.
+        # whichever limit fires first, the user sees the same finding as check_shape's.
         return RULES["SC009"].finding(
             path, f"values nest deeper than {MAX_DEPTH} levels", line=line, column=col
         )
@@ -237,30 +265,32 @@ def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, text: str) -> Finding:
             "the file holds more than one YAML document (a second `---` starts another)",
             line=line, column=col,
         )
-    lines = text.splitlines()
-    if mark is not None and _tab_indented(lines, mark.line):
+    tab_line = _tab_indented(lines, line) if _TAB_PROBLEM.search(problem) else None
+    if tab_line is not None:
         return RULES["SC005"].finding(
-            path, "a tab character is used for indentation", line=line,
-            column=_first_tab(lines[mark.line]) + 1,
+            path, "a tab character is used for indentation", line=tab_line,
+            column=lines.line(tab_line).index("\t") + 1,
         )
     message = problem or "invalid YAML"
     if exc.context:
         message = f"{message} ({exc.context.strip()}"
-        if exc.context_mark is not None and exc.context_mark is not mark:
-            message += f" at line {exc.context_mark.line + 1}"
+        context_line = lines.position(exc.context_mark.index)[0] if exc.context_mark else line
+        if context_line != line:
+            message += f" at line {context_line}"
         message += ")"
     return RULES["SC001"].finding(path, message, line=line, column=col)
 
 
-def _tab_indented(lines: list[str], index: int) -> bool:
-    # libyaml reports a tab in indentation on the line itself or just after it
-    for i in (index, index - 1):
-        if 0 <= i < len(lines):
-            stripped = lines[i].lstrip(" ")
-            if stripped.startswith("\t"):
-                return True
-    return False
+#: What libyaml (and the pure-Python parser) say when a tab is where indentation is.
+_TAB_PROBLEM = re.compile(r"\btab\b|cannot start any token")
 
 
-def _first_tab(line: str) -> int:
-    return max(line.find("\t"), 0)
+def _tab_indented(lines: Lines, line: int) -> int | None:
+    """The line (this one or the one before) that a tab indents, if any.
+
+    The parsers report a tab in indentation on its own line or on the next.
+    """
+    for number in (line, line - 1):
+        if lines.line(number).lstrip(" ").startswith("\t"):
+            return number
+    return None
