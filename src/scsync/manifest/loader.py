@@ -214,9 +214,9 @@ def _decode(raw: bytes, path: str) -> str:
             line, col = 1, 1
             hint = _UTF16_HINT
         else:
-            before = raw[: exc.start]
-            line = before.count(b"\n") + 1
-            col = exc.start - (before.rfind(b"\n") + 1) + 1
+            # Everything before the bad byte is UTF-8: count its lines and characters.
+            before = raw[: exc.start].decode("utf-8")
+            line, col = Lines(before).position(len(before))
             message = f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
             hint = "Re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)."
         raise LoadProblem(
@@ -230,9 +230,11 @@ _UTF16_HINT = "Re-save the file as UTF-8 (for example `iconv -f utf-16 -t utf-8`
 def _reader_finding(exc: yaml.reader.ReaderError, path: str, raw: bytes) -> Finding:
     """A character YAML forbids (a control character), placed on its line and column."""
     # libyaml counts the position in bytes, the pure-Python reader in characters.
-    head = raw[: exc.position] if HAVE_LIBYAML else raw.decode("utf-8")[: exc.position].encode()
-    line = head.count(b"\n") + 1
-    col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+    if HAVE_LIBYAML:
+        head = raw[: exc.position].decode("utf-8", "replace")
+    else:
+        head = raw.decode("utf-8")[: exc.position]
+    line, col = Lines(head).position(len(head))
     if exc.character == 0:
         # NUL bytes in otherwise valid UTF-8: UTF-16 without a BOM, or a binary file.
         return RULES["SC003"].finding(
