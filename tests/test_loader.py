@@ -7,6 +7,7 @@ no odd-encoded file is committed for an editor or a hook to "fix".
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from yaml.events import NodeEvent
 
+from scsync.checks.pipeline import FileChecker
+from scsync.checks.schema import load_schema
 from scsync.findings import Finding, Severity, Span
 from scsync.manifest.bounds import MAX_FINDINGS, bounded
 from scsync.manifest.loader import DEFAULT_MAX_BYTES, LoadResult, load_bytes, load_path
@@ -26,6 +29,9 @@ GOOD = (
     "name: Loader Test\n"
     "status: Operational\n"
 )
+
+
+_CHECKER = FileChecker(load_schema())
 
 
 def load(content: str | bytes, path: str = "m.yaml", **kwargs: int) -> LoadResult:
@@ -513,6 +519,25 @@ def test_errors_at_the_end_of_the_file_stay_inside_it(
     text: str, found: tuple[str, int, int]
 ) -> None:
     assert where(only(load(text))) == found
+
+
+# Inputs the fuzzer (fuzz/fuzz_loader.py) found whose findings lay outside the file.
+FUZZ_FINDS = [
+    b"? ",  # an empty key and value at the end: the root's extent ended on line 2
+]
+
+
+@pytest.mark.parametrize("raw", FUZZ_FINDS, ids=repr)
+def test_every_finding_of_a_fuzz_find_lies_inside_the_file(raw: bytes) -> None:
+    checked = _CHECKER.check_bytes(raw, "m.yaml")
+    text = raw.decode("utf-8", "replace")
+    lines = re.split("\r\n|[\r\n\x85\u2028\u2029]", text)
+    assert checked.findings
+    for f in checked.findings:
+        for line, col in ((f.line, f.column), (f.end_line, f.end_column)):
+            if (line, col) != (0, 0):
+                assert 1 <= line <= len(lines), f
+                assert 1 <= col <= len(lines[line - 1]) + 1, f
 
 
 def test_a_complex_key_is_refused() -> None:

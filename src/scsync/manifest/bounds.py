@@ -16,7 +16,7 @@ from yaml.events import CollectionEndEvent, CollectionStartEvent, NodeEvent, Str
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from scsync.findings import Finding, Severity, Span, worst
-from scsync.manifest.positions import Lines, span_of
+from scsync.manifest.positions import Lines, position_of, span_of
 from scsync.manifest.yaml12 import StrictParser
 from scsync.rules import RULES
 
@@ -29,6 +29,10 @@ MAX_EXPANDED_NODES = MAX_NODES
 MAX_DEPTH = 64
 #: Findings reported for one file; past this, one finding counts the others.
 MAX_FINDINGS = 100
+_TOO_MANY_VALUES = (
+    f"the file holds more than {MAX_NODES:,} values (keys, values and list items); "
+    "a manifest has a few dozen"
+)
 #: Every node needs one of these bytes nearby (see check_shape).
 _INDICATORS = (b"[", b"{", b"-", b":", b"?", b",")
 
@@ -41,7 +45,7 @@ class LoadProblem(Exception):
         self.finding = finding
 
 
-def check_shape(raw: bytes, path: str) -> None:
+def check_shape(raw: bytes, path: str, lines: Lines) -> None:
     """Refuse too many values, or too deep a nesting, before libyaml composes the file.
 
     Composing costs a Python object per node, and libyaml's composer recurses in
@@ -68,15 +72,12 @@ def check_shape(raw: bytes, path: str) -> None:
             if isinstance(event, NodeEvent):
                 nodes += 1
                 if nodes > MAX_NODES:
-                    raise LoadProblem(
-                        _at_event(event, path, f"the file holds more than {MAX_NODES:,} values "
-                                  "(keys, values and list items); a manifest has a few dozen")
-                    )
+                    raise LoadProblem(_at_event(event, path, lines, _TOO_MANY_VALUES))
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH + 1:  # the root mapping is level 0 for the builder
                     raise LoadProblem(
-                        _at_event(event, path, f"values nest deeper than {MAX_DEPTH} levels")
+                        _at_event(event, path, lines, f"values nest deeper than {MAX_DEPTH} levels")
                     )
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
@@ -86,15 +87,15 @@ def check_shape(raw: bytes, path: str) -> None:
         parser.dispose()
 
 
-def _at_event(event: NodeEvent, path: str, message: str) -> Finding:
+def _at_event(event: NodeEvent, path: str, lines: Lines, message: str) -> Finding:
     start, end = event.start_mark, event.end_mark
     if start is None:
         return RULES["SC009"].finding(path, message)
     # A scalar's or an alias's event ends where the node does; a collection's
     # only after its opening indicator, so it gets no extent.
-    span = Span(start.line + 1, start.column + 1)
+    span = Span(*position_of(start, lines))
     if end is not None and not isinstance(event, CollectionStartEvent):
-        span = Span(span.line, span.column, end.line + 1, end.column + 1)
+        span = Span(span.line, span.column, *position_of(end, lines))
     return RULES["SC009"].finding(path, message).placed(span)
 
 

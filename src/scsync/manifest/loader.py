@@ -158,8 +158,8 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     text = _decode(raw, path)
     if not text.strip():
         raise LoadProblem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
-    check_shape(raw, path)
     lines = Lines(text)  # line starts are found only if a position needs them
+    check_shape(raw, path, lines)
     loader = StrictParser(raw)
     try:
         root = loader.get_single_node()

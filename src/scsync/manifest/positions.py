@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from typing import Protocol
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -27,6 +28,14 @@ from scsync.findings import Span
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _BLANK = " \t\r\n\x85\u2028\u2029"
 _BLOCK_STYLES = ("|", ">")
+
+
+class Mark(Protocol):
+    """A parser mark: PyYAML's own, or libyaml's (a class of its own)."""
+
+    index: int
+    line: int
+    column: int
 
 
 class Lines:
@@ -60,23 +69,31 @@ class Lines:
         return _BREAK.sub("", self.text[starts[number - 1] : end])
 
 
+def position_of(mark: Mark, lines: Lines) -> tuple[int, int]:
+    """1-based (line, column) of a parser mark, always inside the text."""
+    if mark.index < len(lines.text):
+        return mark.line + 1, mark.column + 1
+    # At the end of the text, where libyaml may have moved on to a line that is not there.
+    return lines.position(mark.index)
+
+
 def span_of(node: Node, lines: Lines) -> Span:
     """The extent of `node`: its first character to just after its last one."""
     start = node.start_mark
+    line, column = position_of(start, lines)
     last, exact = _last_part(node)
     end = last.end_mark
     if exact and not (isinstance(last, ScalarNode) and last.style in _BLOCK_STYLES):
         # A flow collection or a plain or quoted scalar ends where its mark says.
-        return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        return Span(line, column, *position_of(end, lines))
     # A block scalar ends after its line break, a block collection (seen through an
-    # alias) where the next token starts, or on a line past the end of the file:
-    # step back over breaks and blanks (never before the start), and count anew.
+    # alias) where the next token starts: step back over breaks and blanks (never
+    # before the start), and count anew.
     text = lines.text
     end_index = max(min(int(end.index), len(text)), int(start.index))
     while end_index > start.index and text[end_index - 1] in _BLANK:
         end_index -= 1
-    end_line, end_column = lines.position(end_index)
-    return Span(start.line + 1, start.column + 1, end_line, end_column)
+    return Span(line, column, *lines.position(end_index))
 
 
 def _last_part(node: Node) -> tuple[Node, bool]:
