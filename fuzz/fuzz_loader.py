@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Coverage-guided fuzzing of the loader and every per-file check (atheris, libFuzzer).
 
     python fuzz/fuzz_loader.py [libFuzzer options] [CORPUS_DIR ...]

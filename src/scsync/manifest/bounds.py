@@ -101,9 +101,9 @@ def _at_event(event: NodeEvent, path: str, lines: Lines, message: str) -> Findin
 
 def bounded(findings: Sequence[Finding], limit: int = MAX_FINDINGS) -> list[Finding]:
     """The first `limit` findings by position, then one that counts the others."""
+    if len(findings) <= limit:
+        return list(findings)  # all of them, in the order they came
     ordered = sorted(findings, key=Finding.sort_key)
-    if len(ordered) <= limit:
-        return ordered
     rest = ordered[limit:]
     first = rest[0]
     return [*ordered[:limit], too_many(first.path, len(rest), first.span,

@@ -42,6 +42,10 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 #: libyaml's own nesting limit (PyYAML >= 6.0.4 wheels): its problem text, exactly.
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
+#: Mappings up to this many entries are searched, larger ones indexed once.
+_SCAN_ENTRIES = 32
+
+
 @dataclass(slots=True)
 class Document:
     """A loaded manifest: its values, the node tree they came from, and its text."""
@@ -50,10 +54,10 @@ class Document:
     data: dict[str, Any]
     root: MappingNode
     text: str = ""
-    # Each mapping's entries by key, made on the first lookup in it: finding
+    # A large mapping's entries by key, made on the first lookup in it: finding
     # thousands of keys (a file of unknown keys) stays linear, not quadratic.
-    _entries: dict[int, dict[str, tuple[Node, Node]]] = field(
-        default_factory=dict, init=False, repr=False
+    _entries: dict[int, dict[str, tuple[Node, Node]]] | None = field(
+        default=None, init=False, repr=False
     )
     _lines: Lines | None = field(default=None, init=False, repr=False)
 
@@ -63,10 +67,15 @@ class Document:
         node: Node = self.root
         for part in parts:
             if isinstance(node, MappingNode):
-                entries = self._entries.get(id(node))
-                if entries is None:
-                    entries = self._entries[id(node)] = _entries_of(node)
-                entry = entries.get(str(part))
+                name = str(part)
+                entry: tuple[Node, Node] | None = None
+                if len(node.value) <= _SCAN_ENTRIES:  # a manifest's mappings: a scan is cheapest
+                    for k, v in node.value:
+                        if k.value == name and isinstance(k, ScalarNode):
+                            entry = k, v
+                            break
+                else:
+                    entry = self._indexed(node).get(name)
                 if entry is None:
                     return key, node
                 key, node = entry
@@ -77,6 +86,14 @@ class Document:
             else:
                 return key, node
         return key, node
+
+    def _indexed(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
+        if self._entries is None:
+            self._entries = {}
+        entries = self._entries.get(id(node))
+        if entries is None:
+            entries = self._entries[id(node)] = _entries_of(node)
+        return entries
 
     def span(self, parts: Sequence[str | int], *, key: bool = False) -> Span:
         """Extent of the value at `parts` (or of its key), as deep as the path exists."""

@@ -41,10 +41,11 @@ class Mark(Protocol):
 class Lines:
     """A text's line starts, found once, so any character index maps to a line and column."""
 
-    __slots__ = ("_starts", "text")
+    __slots__ = ("_starts", "size", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.size = len(text)
         self._starts: list[int] | None = None
 
     @property
@@ -71,7 +72,7 @@ class Lines:
 
 def position_of(mark: Mark, lines: Lines) -> tuple[int, int]:
     """1-based (line, column) of a parser mark, always inside the text."""
-    if mark.index < len(lines.text):
+    if mark.index < lines.size:
         return mark.line + 1, mark.column + 1
     # At the end of the text, where libyaml may have moved on to a line that is not there.
     return lines.position(mark.index)
@@ -80,6 +81,10 @@ def position_of(mark: Mark, lines: Lines) -> tuple[int, int]:
 def span_of(node: Node, lines: Lines) -> Span:
     """The extent of `node`: its first character to just after its last one."""
     start = node.start_mark
+    if type(node) is ScalarNode and node.style not in _BLOCK_STYLES:
+        end = node.end_mark
+        if end.index < lines.size:  # most findings: a plain or quoted scalar inside the text
+            return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
     line, column = position_of(start, lines)
     last, exact = _last_part(node)
     end = last.end_mark
