@@ -44,14 +44,15 @@ HEAD = (
 
 
 def fill(head: str, unit: Callable[[int], str], tail: str = "", cap: int = CAP) -> str:
-    """`head`, then as many `unit(i)` as keep the file within `cap` bytes, then `tail`."""
-    parts, size, i = [head], len(head) + len(tail), 0
+    """`head`, then as many `unit(i)` as keep the file within `cap` bytes (UTF-8), then `tail`."""
+    parts, size, i = [head], len(head.encode()) + len(tail.encode()), 0
     while True:
         piece = unit(i)
-        if size + len(piece) > cap:
+        length = len(piece.encode())
+        if size + length > cap:
             break
         parts.append(piece)
-        size += len(piece)
+        size += length
         i += 1
     return "".join(parts) + tail
 
@@ -96,6 +97,9 @@ CASES: dict[str, tuple[Callable[[], bytes], int]] = {
     "env bad values 4,900": (
         lambda: (HEAD + "job:\n  command: [run]\n  env:\n"
                  + n_units(4_900, lambda i: f"    V{i}: {i}\n")).encode(), 1),
+    "env bad names 4,900": (
+        lambda: (HEAD + "job:\n  command: [run]\n  env:\n"
+                 + n_units(4_900, lambda i: f"    {i}-bad: x\n")).encode(), 1),
     "command of ints 9,000": (
         lambda: (HEAD + "job:\n  command: [" + ", ".join(["1"] * 9_000) + "]\n").encode(), 1),
     "1 MiB env key": (
@@ -104,6 +108,9 @@ CASES: dict[str, tuple[Callable[[], bytes], int]] = {
     "1 MiB description": (
         lambda: fill(HEAD.split("description:")[0] + "status: Operational\ndescription: ",
                      lambda i: "x", "\n").encode(), 1),
+    "1 MiB of emoji in a description": (
+        lambda: fill(HEAD.split("description:")[0] + "status: Operational\ndescription: ",
+                     lambda i: "\U0001f600", "\n").encode(), 1),
     "1 MiB of commas in a comment": (lambda: fill(HEAD + "# ", lambda i: ",", "\n").encode(), 0),
     "deep nesting [ x 100,000": (
         lambda: ("a: " + "[" * 100_000 + "]" * 100_000 + "\n").encode(), 1),
@@ -179,7 +186,7 @@ def main() -> int:
     try:
         print(f"python {sys.version.split()[0]}; scsync median of {args.runs} runs, "
               f"check-jsonschema 1 run; {GOAL}\n")
-        header = (f"{'file':<30} {'bytes':>9} {'scsync s':>9} {'goal':>6} {'exit':>4} "
+        header = (f"{'file':<32} {'bytes':>9} {'scsync s':>9} {'goal':>6} {'exit':>4} "
                   f"{'findings':<30} {'check-jsonschema s':>18}")
         print(header)
         print("-" * len(header))
@@ -201,7 +208,7 @@ def main() -> int:
             else:
                 peer_shown = "skipped"
             rows.append((name, ok))
-            print(f"{name:<30} {len(raw):>9,} {shown(med, args.timeout):>9} "
+            print(f"{name:<32} {len(raw):>9,} {shown(med, args.timeout):>9} "
                   f"{'MET' if ok else 'MISSED':>6} {code if code is not None else '-':>4} "
                   f"{count:<30} {peer_shown:>18}", flush=True)
         missed = [name for name, ok in rows if not ok]

@@ -8,7 +8,9 @@ YAML, the value and depth bounds, the schema, the settings rules) and the
 cross-file rules, as `scsync validate` runs them.  Any exception that escapes
 is a finding, and so is any finding placed outside the file: every line and
 column must be at least 1 and inside the text, every extent must end inside
-the text and not before it starts, no file may report more than 101 findings.
+the text and not before it starts (for findings, and for the extent of every
+value and key, which review findings may point at), no file may report more
+than 101 findings.
 The shortcut of `bounds.check_shape` is checked too: no input may hold more
 values than three per indicator byte.
 
@@ -18,11 +20,14 @@ fuzz/README.md for longer runs; tests/test_fuzz.py runs a bounded number.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import atheris
 
@@ -32,8 +37,9 @@ with atheris.instrument_imports(include=["scsync"]):
     from scsync.checks import crossfile
     from scsync.checks.pipeline import FileChecker
     from scsync.checks.schema import load_schema
-    from scsync.findings import Finding
+    from scsync.findings import Finding, Severity
     from scsync.manifest.bounds import MAX_FINDINGS
+    from scsync.manifest.loader import Document
     from scsync.manifest.yaml12 import StrictParser
     from scsync.rules import RULES
 
@@ -73,8 +79,27 @@ def check_value_bound(data: bytes) -> None:
         parser.dispose()
 
 
+def every_path(value: Any, parts: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    yield parts
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from every_path(item, (*parts, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from every_path(item, (*parts, i))
+
+
+def check_spans(doc: Document, lines: list[str]) -> None:
+    """Every value's and key's extent, as review findings may ask for any of them."""
+    for parts in itertools.islice(every_path(doc.data), 2_000):
+        for key in (False, True):
+            span = doc.span(list(parts), key=key)
+            check_place(Finding("SC001", Severity.ERROR, doc.path, span.line, span.column, "",
+                                "span", None, span.end_line, span.end_column), lines)
+
+
 def test_one_input(data: bytes) -> None:
-    result = CHECKER.check_bytes(data, "fuzz.yaml")
+    result = CHECKER.check_bytes(data, "fuzz.yaml", keep=True)
     findings = list(result.findings)
     if result.identity is not None:
         twin = crossfile.Identity("twin.yaml", result.identity.api_name,
@@ -86,6 +111,8 @@ def test_one_input(data: bytes) -> None:
     lines = _BREAK.split(text)
     for f in findings:
         check_place(f, lines)
+    if result.document is not None:
+        check_spans(result.document, lines)
     check_value_bound(data.removeprefix(b"\xef\xbb\xbf"))
 
 

@@ -219,7 +219,9 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     if builder.duplicates:
         raise DuplicateKeys(builder.duplicate_findings())
     assert isinstance(data, dict)
-    return Document(path=path, data=data, root=root, text=text)
+    doc = Document(path=path, data=data, root=root, text=text)
+    doc._lines = lines  # with any line starts already found
+    return doc
 
 
 def _decode(raw: bytes, path: str) -> str:
