@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Severity(enum.Enum):
@@ -19,11 +20,11 @@ class Severity(enum.Enum):
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """Where something is: its 1-based start, and the position just after its end.
 
-    The end counts as ``Finding.end_line``/``end_column`` do (0 when unknown).
+    The end counts as ``Finding.end_line``/``end_column`` do (0 when unknown).  A
+    named tuple, not a dataclass: every located finding makes one.
     """
 
     line: int = 1

@@ -34,7 +34,7 @@ _TOO_MANY_VALUES = (
     "a manifest has a few dozen"
 )
 #: Every node needs one of these bytes nearby (see check_shape).
-_INDICATORS = (b"[", b"{", b"-", b":", b"?", b",")
+_INDICATORS = b"[{-:?,"
 
 
 class LoadProblem(Exception):
@@ -60,7 +60,7 @@ def check_shape(raw: bytes, path: str, lines: Lines) -> None:
     it is cheap however large the file.  Indicators in strings and comments
     only make the bound looser, never wrong.
     """
-    if 3 * sum(map(raw.count, _INDICATORS)) + 1 <= MAX_NODES:
+    if 3 * indicator_count(raw) + 1 <= MAX_NODES:
         return
     parser = StrictParser(raw)
     depth = nodes = 0
@@ -85,6 +85,11 @@ def check_shape(raw: bytes, path: str, lines: Lines) -> None:
         return  # not well-formed: loading reports where
     finally:
         parser.dispose()
+
+
+def indicator_count(raw: bytes) -> int:
+    """How many of the bytes `[ { - : ? ,` `raw` holds (one pass, for every file)."""
+    return len(raw) - len(raw.translate(None, _INDICATORS))
 
 
 def _at_event(event: NodeEvent, path: str, lines: Lines, message: str) -> Finding:

@@ -101,12 +101,14 @@ class Document:
         target = key_node if (key and key_node is not None) else value_node
         if target is None:
             return FILE_START
-        return self.span_of(target)
+        return span_of(target, self._lines or self._new_lines())
 
     def span_of(self, node: Node) -> Span:
-        if self._lines is None:
-            self._lines = Lines(self.text)
-        return span_of(node, self._lines)
+        return span_of(node, self._lines or self._new_lines())
+
+    def _new_lines(self) -> Lines:
+        self._lines = Lines(self.text)
+        return self._lines
 
     def locate(self, parts: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the value at `parts` (or of its key)."""
