@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scsync.checks.pipeline import PARALLEL_THRESHOLD
+from scsync.checks.pipeline import PARALLEL_THRESHOLD, validate
 from specs import check_sarif
 
 RunCli = Callable[..., tuple[int, str, str]]
@@ -194,6 +194,55 @@ def test_deep_nesting_is_refused_without_crashing_the_run(run_cli: RunCli, tmp_p
     no_traceback(err)
     found = {(f["path"], f["rule"]) for f in json.loads(out)["findings"]}
     assert found == {*((name, "SC009") for name in deep), ("wrong_kind.yaml", "SC023")}
+
+
+#: Found by fuzzing: each made `scsync validate` stop with "internal error" (exit 2),
+#: reporting no other file.  The end of each file is line 2, column 2.
+ENDS_INSIDE_A_COLLECTION = {
+    "lf.yaml": b"[\n\t",
+    "cr.yaml": b"{\r\t",
+    "crlf.yaml": b"a: [\r\n\t",
+    "nel.yaml": "[\u0085\t".encode(),
+    "ls.yaml": "a: [\u2028\t".encode(),
+    "ps.yaml": "{\u2029\t".encode(),
+}
+
+
+def test_a_file_that_ends_inside_a_collection_does_not_stop_the_run(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    for name, content in ENDS_INSIDE_A_COLLECTION.items():
+        (tmp_path / name).write_bytes(content)
+    shutil.copy(INVALID / "wrong_kind.yaml", tmp_path / "wrong_kind.yaml")
+    shutil.copy(VALID / "minimal.yaml", tmp_path / "minimal.yaml")
+    code, out, err = run_cli("validate", "-f", "json", ".")
+    assert code == 1, err
+    no_traceback(err)
+    data = json.loads(out)
+    assert data["files_checked"] == len(ENDS_INSIDE_A_COLLECTION) + 2
+    found = sorted((f["path"], f["rule"], f["line"], f["column"]) for f in data["findings"])
+    assert [f[:2] for f in found if f[0] == "wrong_kind.yaml"] == [("wrong_kind.yaml", "SC023")]
+    assert [f for f in found if f[0] != "wrong_kind.yaml"] == sorted(
+        (name, "SC001", 2, 2) for name in ENDS_INSIDE_A_COLLECTION
+    )
+
+
+def test_a_file_of_thousands_of_problems_prints_100_and_a_count(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    head = (VALID / "minimal.yaml").read_text()
+    lines = len(head.splitlines())
+    (tmp_path / "minimal.yaml").write_text(head + "".join(f"k{i}: {i}\n" for i in range(4_000)))
+    code, out, err = run_cli("validate", "minimal.yaml")
+    assert code == 1, err
+    printed = [line for line in out.splitlines() if line.startswith("minimal.yaml:")]
+    assert len(printed) == 101
+    assert printed[99].startswith(f"minimal.yaml:{lines + 100}:1: error[SC021] unknown key 'k99'")
+    assert printed[100] == (
+        f"minimal.yaml:{lines + 101}:1: error[SC012] 3,900 more findings in this file are not "
+        "shown (the first 100 are)"
+    )
+    assert out.splitlines()[-1] == "1 file checked, failed: 101 errors"
 
 
 def test_an_unreadable_file_does_not_stop_the_others(run_cli: RunCli, tmp_path: Path) -> None:
@@ -380,6 +429,15 @@ def test_parallel_runs_find_exactly_what_a_serial_run_finds(
     assert sum(1 for _, rule in rules if rule == "SC041") > 50
     for name, data in runs.items():
         assert data == serial, name
+
+
+def test_worker_processes_keep_every_findings_extent(tmp_path: Path) -> None:
+    _many(tmp_path)
+    serial = validate([str(tmp_path / "c")], jobs=1).findings
+    assert validate([str(tmp_path / "c")], jobs=2).findings == serial  # ends included
+    typo = [f for f in serial if f.rule == "SC021"]
+    assert [(f.line, f.column, f.end_line, f.end_column) for f in typo] == [(5, 1, 5, 11)]
+    assert all(f.end_line for f in serial if f.rule in ("SC041", "SC050", "SC051"))
 
 
 # -- the library entry point -------------------------------------------------------

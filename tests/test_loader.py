@@ -7,13 +7,20 @@ no odd-encoded file is committed for an editor or a hook to "fix".
 from __future__ import annotations
 
 import os
-import time
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from yaml.events import NodeEvent
 
-from scsync.findings import Finding, Severity
+from scsync.checks.pipeline import FileChecker
+from scsync.checks.schema import load_schema
+from scsync.findings import Finding, Severity, Span
+from scsync.manifest.bounds import MAX_FINDINGS, bounded
 from scsync.manifest.loader import DEFAULT_MAX_BYTES, LoadResult, load_bytes, load_path
+from scsync.manifest.yaml12 import StrictParser
 
 GOOD = (
     "apiVersion: scsync/v1\n"
@@ -22,6 +29,9 @@ GOOD = (
     "name: Loader Test\n"
     "status: Operational\n"
 )
+
+
+_CHECKER = FileChecker(load_schema())
 
 
 def load(content: str | bytes, path: str = "m.yaml", **kwargs: int) -> LoadResult:
@@ -53,6 +63,39 @@ def test_a_good_manifest_loads_with_positions() -> None:
     assert doc.locate(["job", "env", "MODE"], key=True) == (9, 5)
 
 
+def test_locations_carry_the_node_extent() -> None:
+    doc = load(GOOD + "job:\n  command: [python, run.py]\n  env:\n    MODE: full\n").document
+    assert doc is not None
+    assert doc.span(["status"]) == Span(5, 9, 5, 20)  # a scalar: after its last character
+    assert doc.span(["job", "env", "MODE"], key=True) == Span(9, 5, 9, 9)  # a key
+    assert doc.span(["job", "command"]) == Span(7, 12, 7, 28)  # a flow list, brackets included
+    assert doc.span(["job"]) == Span(7, 3, 9, 15)  # a block mapping: to the end of its last value
+    assert doc.span(["job", "env", "MODE", "deeper"]) == doc.span(["job", "env", "MODE"])
+
+
+@pytest.mark.parametrize(
+    ("text", "parts", "span"),
+    [
+        # a block scalar ends after its last line's text, not after its line breaks
+        ("description: |\n  line one\n  line two\n\nx: 1\n", ["description"], (6, 14, 8, 11)),
+        ("description: >-\n  folded\n  text\nx: 1\n", ["description"], (6, 14, 8, 7)),
+        # a block mapping ends at its last value, not at the comments after it
+        ("job:\n  command: [a]  # why\n# a comment\n\nx: 1\n", ["job"], (7, 3, 7, 15)),
+        # a list whose last item is an alias ends where its last item does
+        ("x: &x [1]\nl:\n  - a\n  - *x\n", ["l"], (8, 3, 9, 7)),
+        ("a: 'quoted\n  on two lines'\n", ["a"], (6, 4, 7, 16)),
+        ("a:\n", ["a"], (6, 3, 6, 3)),  # an empty value: no width
+    ],
+    ids=["literal", "folded", "comment-after", "alias-last", "quoted-two-lines", "empty"],
+)
+def test_extents_end_on_the_last_character_shown(
+    text: str, parts: list[str], span: tuple[int, int, int, int]
+) -> None:
+    doc = load(GOOD + text).document
+    assert doc is not None
+    assert doc.span(parts) == Span(*span)
+
+
 # -- duplicate keys ------------------------------------------------------------
 
 
@@ -61,6 +104,30 @@ def test_duplicate_key_names_both_lines() -> None:
     assert where(f) == ("SC002", 6, 1)
     assert "duplicate key 'status'" in f.message
     assert "first defined on line 5, again on line 6" in f.message
+
+
+def test_a_duplicate_key_finding_covers_the_repeated_key() -> None:
+    f = only(load(GOOD + "status: Inactive\n"))
+    assert (f.line, f.column, f.end_line, f.end_column) == (6, 1, 6, 7)
+    assert f.pointer == "/status"
+
+
+def test_a_duplicate_in_a_mapping_reached_again_by_an_alias_is_reported_once() -> None:
+    result = load(GOOD + "x: &x {a: 1, a: 2}\ny: *x\nz: *x\n")
+    assert [where(f) for f in result.findings] == [("SC002", 6, 14)]
+
+
+def test_thousands_of_duplicate_keys_give_the_first_100_then_a_count() -> None:
+    result = load(GOOD + "job:\n  command: [a]\n" + "  command: [b]\n" * 250)
+    assert result.document is None
+    findings = result.findings
+    assert len(findings) == MAX_FINDINGS + 1 == 101
+    assert {f.rule for f in findings[:100]} == {"SC002"}
+    assert [f.line for f in findings[:100]] == list(range(8, 108))
+    assert {f.pointer for f in findings[:100]} == {"/job/command"}
+    last = findings[100]
+    assert (last.rule, last.severity, last.line, last.column) == ("SC012", Severity.ERROR, 108, 3)
+    assert last.message == "150 more findings in this file are not shown (the first 100 are)"
 
 
 def test_every_duplicate_key_is_reported_nested_ones_too() -> None:
@@ -119,15 +186,13 @@ def _alias_bomb(levels: int, width: int = 10) -> str:
 
 
 @pytest.mark.parametrize("levels", [9, 30])
-def test_an_alias_bomb_fails_fast(levels: int) -> None:
-    text = _alias_bomb(levels)  # 10**levels values once expanded
-    start = time.perf_counter()
+def test_an_alias_bomb_is_refused(levels: int) -> None:
+    # 10**levels values once expanded; how fast it fails is bench/bench_hostile.py's
+    text = _alias_bomb(levels)
     f = only(load(text))
-    elapsed = time.perf_counter() - start
     assert f.rule == "SC009"
     assert "anchors and aliases expand to more than 10,000 values" in f.message
     assert f.line > 1
-    assert elapsed < 0.5, f"took {elapsed:.3f} s"  # milliseconds in practice
 
 
 def test_a_few_aliases_are_fine() -> None:
@@ -194,6 +259,89 @@ def test_the_size_cap_can_be_changed(tmp_path: Path) -> None:
     assert load_path(str(path), max_bytes=len(GOOD)).findings == []
 
 
+# -- the number of values ------------------------------------------------------
+
+
+def test_more_than_10000_values_are_refused_where_the_count_passes_the_bound() -> None:
+    # The root and GOOD's five entries are 11 values; k4994's value is the 10,001st.
+    f = only(load(GOOD + "".join(f"k{i}: {i}\n" for i in range(5_000))))
+    assert where(f) == ("SC009", 5000, 8)
+    assert f.message.startswith("the file holds more than 10,000 values")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: [" + "1," * 20_000 + "1]\n",
+        "a: &a 1\nb: [" + "*a," * 10_000 + "*a]\n",  # an alias is a value too
+        "a:\n" + "- 1\n" * 20_000,
+        "a: [" + "{b: 1}," * 5_000 + "{}]\n",
+        "a: [" + "1," * 20_000,  # and before the syntax error at the end
+    ],
+    ids=["flow-list", "aliases", "block-list", "flow-mappings", "unclosed"],
+)
+def test_any_kind_of_value_counts(text: str) -> None:
+    f = only(load(text))
+    assert f.rule == "SC009"
+    assert "more than 10,000 values" in f.message
+
+
+def test_a_manifest_as_large_as_the_executor_takes_loads() -> None:
+    # 1,000 arguments and 500 variables (the executor's limits), full of indicator
+    # bytes: past the byte-level bound, so the values are counted, and allowed.
+    text = (
+        GOOD + "job:\n  command:\n"
+        + "".join(f"    - --flag-{i}=a-b-c\n" for i in range(1_000))
+        + "  env:\n"
+        + "".join(f"    VAR_{i}: https://x-{i}.example.com/a-b?c=d\n" for i in range(500))
+    )
+    result = load(text)
+    assert result.findings == []
+    assert result.document is not None
+    assert len(result.document.data["job"]["command"]) == 1_000
+    assert len(result.document.data["job"]["env"]) == 500
+
+
+# Each indicator byte brings at most three values: the claim check_shape's
+# shortcut rests on (a file under the bound is never counted).
+_YAMLISH = st.text(alphabet="[]{},:-?&*!|>'\"# \n\tab1", max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_YAMLISH)
+def test_values_never_outnumber_three_per_indicator_byte(text: str) -> None:
+    raw = text.encode()
+    bound = 3 * sum(map(raw.count, (b"[", b"{", b"-", b":", b"?", b","))) + 1
+    parser = StrictParser(raw)
+    nodes = 0
+    try:
+        while (event := parser.get_event()) is not None:
+            nodes += isinstance(event, NodeEvent)
+    except Exception:  # noqa: BLE001, S110 - what came before the error is what counts
+        pass
+    finally:
+        parser.dispose()
+    assert nodes <= bound
+
+
+def test_findings_past_100_become_one_with_their_worst_severity() -> None:
+    def finding(line: int, severity: Severity) -> Finding:
+        return Finding("SC099", severity, "m.yaml", line, 1, "", "x")
+
+    notices = [finding(i, Severity.NOTICE) for i in range(200, 100, -1)]  # out of order
+    bounded_notices = bounded([finding(1, Severity.ERROR), *notices])
+    assert len(bounded_notices) == 101
+    assert [f.line for f in bounded_notices[:3]] == [1, 101, 102]
+    assert bounded_notices[-1].rule == "SC012"
+    assert bounded_notices[-1].severity is Severity.NOTICE  # --strict must not fail on notices
+    assert (bounded_notices[-1].line, bounded_notices[-1].column) == (200, 1)
+    assert "1 more finding in this file is not shown" in bounded_notices[-1].message
+    mixed = bounded([*notices, finding(300, Severity.WARNING), finding(301, Severity.NOTICE)])
+    assert mixed[-1].severity is Severity.WARNING
+    assert "2 more findings" in mixed[-1].message
+    assert bounded(notices) == notices  # 100: all shown
+
+
 # -- document shape ------------------------------------------------------------
 
 
@@ -219,6 +367,7 @@ def test_the_top_level_must_be_a_mapping(text: str, kind: str, line: int, col: i
     f = only(load(text))
     assert where(f) == ("SC007", line, col)
     assert f"the top level is {kind}, not a mapping" in f.message
+    assert (f.end_line, f.end_column) > (f.line, f.column)  # the whole value
 
 
 # -- encodings -------------------------------------------------------------------
@@ -230,6 +379,21 @@ def test_latin1_is_refused_at_the_bad_byte() -> None:
     assert where(f) == ("SC003", 6, 17)
     assert "byte 0xe9" in f.message
     assert f.hint is not None and "UTF-8" in f.hint
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "col"),
+    [
+        ("name: Zoë ".encode() + b"\xff\n", 1, 11),
+        (b"a: 1\rb: \xff\n", 2, 4),  # a CR alone ends a line, as in YAML
+        ("a: 1\u2028b: ".encode() + b"\xff", 2, 4),
+    ],
+    ids=["after-a-two-byte-character", "after-cr", "after-line-separator"],
+)
+def test_a_bad_byte_is_placed_in_characters_and_yaml_lines(raw: bytes, line: int, col: int) -> None:
+    f = only(load(raw))
+    assert where(f) == ("SC003", line, col)
+    assert (f.end_line, f.end_column) == (0, 0)  # a byte, not a node: no extent
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-16-le"])
@@ -325,6 +489,57 @@ def test_syntax_errors_have_a_position(text: str, line: int, col: int, words: st
     assert words in f.message
 
 
+_BREAKS = {"LF": "\n", "CR": "\r", "CRLF": "\r\n", "NEL": "\u0085", "LS": "\u2028",
+           "PS": "\u2029"}
+
+
+@pytest.mark.parametrize("brk", list(_BREAKS))
+@pytest.mark.parametrize("opener", ["[", "{", "a: ["])
+def test_a_collection_left_open_at_the_end_is_placed_on_a_line_the_file_has(
+    opener: str, brk: str
+) -> None:
+    # Found by fuzzing: libyaml's mark lies on line 3 of these two-line files (an
+    # IndexError that stopped the whole run).  The end of the file is just after the tab.
+    f = only(load(opener + _BREAKS[brk] + "\t"))
+    assert where(f) == ("SC001", 2, 2)
+    assert f.message == "did not find expected node content (while parsing a flow node)"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("[\n\t\n", ("SC001", 3, 1)),  # after the last line break: the empty last line
+        ('name: "unclosed', ("SC001", 1, 16)),
+        ("a: 1\n\t", ("SC005", 2, 1)),  # a tab that indents nothing, at the very end
+        ("a: [1,\n  2", ("SC001", 2, 4)),
+        ("a: {b: [\u2028", ("SC001", 2, 1)),
+    ],
+)
+def test_errors_at_the_end_of_the_file_stay_inside_it(
+    text: str, found: tuple[str, int, int]
+) -> None:
+    assert where(only(load(text))) == found
+
+
+# Inputs the fuzzer (fuzz/fuzz_loader.py) found whose findings lay outside the file.
+FUZZ_FINDS = [
+    b"? ",  # an empty key and value at the end: the root's extent ended on line 2
+]
+
+
+@pytest.mark.parametrize("raw", FUZZ_FINDS, ids=repr)
+def test_every_finding_of_a_fuzz_find_lies_inside_the_file(raw: bytes) -> None:
+    checked = _CHECKER.check_bytes(raw, "m.yaml")
+    text = raw.decode("utf-8", "replace")
+    lines = re.split("\r\n|[\r\n\x85\u2028\u2029]", text)
+    assert checked.findings
+    for f in checked.findings:
+        for line, col in ((f.line, f.column), (f.end_line, f.end_column)):
+            if (line, col) != (0, 0):
+                assert 1 <= line <= len(lines), f
+                assert 1 <= col <= len(lines[line - 1]) + 1, f
+
+
 def test_a_complex_key_is_refused() -> None:
     f = only(load(GOOD + "? [a, b]\n: value\n"))
     assert where(f) == ("SC001", 6, 3)
@@ -349,6 +564,8 @@ def test_a_complex_key_is_refused() -> None:
 def test_unsupported_tags_are_refused(text: str, tag: str, col: int) -> None:
     f = only(load(GOOD + text))
     assert where(f) == ("SC011", 6, col)
+    # the tagged value (or key) to its last character
+    assert (f.end_line, f.end_column) == (6, text.index(":") + 1 if col == 1 else len(text))
     assert f"the tag '{tag}' is not supported" in f.message
 
 

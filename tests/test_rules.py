@@ -78,6 +78,8 @@ TRIGGERS: dict[str, Trigger] = {
     "SC010": Trigger({"c/aa.yaml": FIFO}, E, "c/aa.yaml:1:1", "not a regular file"),
     "SC011": Trigger({"c/aa.yaml": manifest("aa", "create_only: !flag true\n")}, E,
                      "c/aa.yaml:7:14", "the tag '!flag' is not supported"),
+    "SC012": Trigger({"c/aa.yaml": manifest("aa", "".join(f"k{i:03d}: 1\n" for i in range(120)))},
+                     E, "c/aa.yaml:107:1", "20 more findings in this file are not shown"),
     "SC020": Trigger({"c/aa.yaml": manifest("aa").replace(b"status: Operational\n", b"")}, E,
                      "c/aa.yaml:1:1", "missing required key 'status'"),
     "SC021": Trigger({"c/aa.yaml": manifest("aa", "descripton: x\n")}, E,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from scsync.checks.pipeline import FileChecker
 from scsync.checks.schema import SchemaChecker, load_schema
 from scsync.errors import SchemaLoadError
 from scsync.findings import Finding, Severity
@@ -111,6 +112,7 @@ def test_each_missing_required_key_is_reported_with_an_example() -> None:
 def test_a_missing_nested_key_points_at_its_mapping() -> None:
     f = one(HEAD + "job:\n  timeout_seconds: 60\n")
     assert (f.rule, f.line, f.column, f.pointer) == ("SC020", 8, 3, "/job")
+    assert (f.end_line, f.end_column) == (8, 22)  # the whole mapping that lacks it
     assert "missing required key 'command' in job" in f.message
 
 
@@ -132,6 +134,7 @@ def test_a_misspelt_key_gets_did_you_mean(
 ) -> None:
     f = one(HEAD + text)
     assert (f.rule, f.line, f.column) == ("SC021", line, col)
+    assert (f.end_line, f.end_column) == (line, col + len(key))  # the key, not its value
     assert f"unknown key '{key}'" in f.message
     assert f.hint == f"did you mean '{suggestion}'?"
 
@@ -141,6 +144,18 @@ def test_an_unrelated_key_gets_the_allowed_keys() -> None:
     assert (f.rule, f.line, f.column, f.pointer) == ("SC021", 7, 1, "/owner")
     assert f.hint is not None and f.hint.startswith("allowed keys: ")
     assert "api_name" in f.hint and "execution_ended_webhook_url" in f.hint
+
+
+def test_a_file_of_thousands_of_unknown_keys_gets_100_findings_then_a_count() -> None:
+    text = HEAD + "".join(f"k{i:04d}: 1\n" for i in range(3_000))
+    found = FileChecker(load_schema()).check_bytes(text.encode(), "schema_test.yaml").findings
+    assert len(found) == 101
+    assert [f.line for f in found[:100]] == list(range(7, 107))
+    assert {f.rule for f in found[:100]} == {"SC021"}
+    assert all(f.hint for f in found[:100])
+    last = found[100]
+    assert (last.rule, last.severity, last.line, last.column) == ("SC012", Severity.ERROR, 107, 1)
+    assert last.message == "2,900 more findings in this file are not shown (the first 100 are)"
 
 
 # -- SC022 types -------------------------------------------------------------------
@@ -185,7 +200,17 @@ def test_an_email_list_gets_its_own_message() -> None:
 def test_a_type_error_deep_in_the_job_points_at_the_node() -> None:
     f = one(HEAD + "job:\n  command: [python, 3]\n")
     assert (f.rule, f.line, f.column, f.pointer) == ("SC022", 8, 21, "/job/command/1")
+    assert (f.end_line, f.end_column) == (8, 22)
     assert f.message.startswith("job.command[1] must be a string")
+
+
+def test_a_long_key_is_cut_in_the_message_but_not_in_the_pointer() -> None:
+    key = "K" * 5_000  # an explicit key: a plain one stops at 1,024 characters
+    f = one(HEAD + f"job:\n  command: [a]\n  env:\n    ? {key}\n    : 1\n")
+    assert f.rule == "SC022"
+    assert f.message == f"job.env.{'K' * 59}… (5,000 characters) must be a string, not the number 1"
+    assert f.pointer == f"/job/env/{key}"
+    assert (f.line, f.column, f.end_line, f.end_column) == (11, 7, 11, 8)
 
 
 # -- SC023 values ------------------------------------------------------------------
@@ -366,27 +391,29 @@ def test_working_dir_stays_inside_the_repository(working_dir: str, ok: bool) -> 
 def test_a_bad_env_name_points_at_the_key_not_the_mapping() -> None:
     f = one(HEAD + "job:\n  command: [a]\n  env:\n    GOOD: x\n    2FA: y\n")
     assert (f.rule, f.line, f.column, f.pointer) == ("SC025", 11, 5, "/job/env/2FA")
+    assert (f.end_line, f.end_column) == (11, 8)
     assert "the key '2FA' in job.env is not allowed" in f.message
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "col", "pointer", "char"),
+    ("text", "span", "pointer", "char"),
     [
-        ("additional_notification_email: o\ufeffps@example.com\n", 7, 32,
+        ("additional_notification_email: o\ufeffps@example.com\n", (7, 32, 7, 48),
          "/additional_notification_email", "U+FEFF"),
-        ("job:\n  command: [a]\n  working_dir: |\n    jobs\n", 9, 16, "/job/working_dir",
-         "U+000A"),
+        ("job:\n  command: [a]\n  working_dir: |\n    jobs\n", (9, 16, 10, 9),
+         "/job/working_dir", "U+000A"),
     ],
     ids=["zero-width-in-email", "block-scalar-newline"],
 )
 def test_regex_dialect_differences_are_still_placed_on_the_node(
-    text: str, line: int, col: int, pointer: str, char: str
+    text: str, span: tuple[int, int, int, int], pointer: str, char: str
 ) -> None:
     """JSON Schema patterns are ECMA-262: `\\s` matches U+FEFF and `$` is not before a final
     newline, unlike Python's `re`.  jsonschema-rs refuses these; the finding must still
     sit on the value's line, and say which character hides there."""
     f = one(HEAD + text)
-    assert (f.rule, f.line, f.column, f.pointer) == ("SC029", line, col, pointer)
+    assert (f.rule, f.pointer) == ("SC029", pointer)
+    assert (f.line, f.column, f.end_line, f.end_column) == span  # the jsonschema-rs path too
     assert "does not match" in f.message
     assert f.hint is not None and f"invisible character ({char})" in f.hint
 

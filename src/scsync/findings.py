@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Severity(enum.Enum):
@@ -17,6 +18,23 @@ class Severity(enum.Enum):
 
 
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}
+
+
+class Span(NamedTuple):
+    """Where something is: its 1-based start, and the position just after its end.
+
+    The end counts as ``Finding.end_line``/``end_column`` do (0 when unknown).  A
+    named tuple, not a dataclass: every located finding makes one.
+    """
+
+    line: int = 1
+    column: int = 1
+    end_line: int = 0
+    end_column: int = 0
+
+
+#: A whole-file finding's place: the start of the file, no extent.
+FILE_START = Span()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,16 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
+
+    def placed(self, span: Span) -> Finding:
+        """This finding at `span` (start and extent), everything else the same."""
+        # The constructor, not dataclasses.replace: this runs for every finding.
+        return Finding(self.rule, self.severity, self.path, span.line, span.column,
+                       self.pointer, self.message, self.hint, span.end_line, span.end_column)
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
 
     def location(self) -> str:
         return f"{self.path}:{max(self.line, 1)}:{max(self.column, 1)}"

@@ -128,11 +128,13 @@ _ALL = [
          "Files over the cap (1 MiB unless --max-bytes says otherwise) are not parsed at all, "
          "so a generated or hostile file cannot make a run slow or exhaust its memory. The "
          "finding is about the whole file and is placed at 1:1.", ("robustness",)),
-    Rule("SC009", "alias-limit", E, "YAML aliases expand past the allowed size.",
+    Rule("SC009", "alias-limit", E,
+         "The file has too many values, nests too deep, or its aliases expand too far.",
          "Write the values out instead of nesting anchors and aliases.",
-         "Anchors and aliases can make a small file expand to billions of values, and very "
-         "deep nesting can crash a parser; scsync stops at a fixed expansion size and "
-         "nesting depth and reports where.", ("robustness",)),
+         "A manifest has at most a few thousand values a few levels deep. Anchors and aliases "
+         "can make a small file expand to billions of values, very deep nesting can crash a "
+         "parser, and hundreds of thousands of values cost seconds; scsync stops at 10,000 "
+         "values (expanded), 64 levels, and reports where.", ("robustness",)),
     Rule("SC010", "unreadable", E, "The file cannot be read.",
          "Check the file's permissions and that it is a regular file.",
          "The path is not a regular file (a folder named *.yaml, a named pipe, a device) or "
@@ -143,6 +145,13 @@ _ALL = [
          "An explicit tag asks the parser to build a value of its own kind (and some "
          "loaders run code for it); a manifest holds plain data, so every tag is refused.",
          ("correctness",)),
+    Rule("SC012", "too-many-findings", E, "More findings in one file than are reported.",
+         "Only a file's first 100 findings are shown; this one counts the rest and takes "
+         "their worst severity. Fix those shown and run again.",
+         "A generated or hostile file could otherwise print hundreds of thousands of lines. "
+         "This finding stands at the first finding left out and has the worst severity of "
+         "those left out, so the exit code and --strict come out as with the full list.",
+         ("robustness",)),
     # schema
     Rule("SC020", "missing-key", E, "A required setting is missing.",
          "Add the setting; `scsync validate` lists every required key.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scsync.findings import Finding
+from scsync.findings import Finding, Span
 from scsync.rules import RULES
 
 
@@ -15,11 +15,9 @@ class Identity:
 
     path: str
     api_name: str | None
-    api_name_line: int
-    api_name_column: int
+    api_name_at: Span
     name: str | None
-    name_line: int
-    name_column: int
+    name_at: Span
 
 
 def check(
@@ -46,10 +44,9 @@ def check(
                     RULES["SC050"].finding(
                         ident.path,
                         f"api_name '{ident.api_name}' is already used by {first.path}:"
-                        f"{first.api_name_line}",
-                        line=ident.api_name_line, column=ident.api_name_column,
+                        f"{first.api_name_at.line}",
                         pointer="/api_name",
-                    )
+                    ).placed(ident.api_name_at)
                 )
         if ident.name is not None:
             key = fold_name(ident.name)
@@ -58,9 +55,9 @@ def check(
                 findings.append(
                     RULES["SC051"].finding(
                         ident.path,
-                        f"name '{ident.name}' is already used by {first.path}:{first.name_line}",
-                        line=ident.name_line, column=ident.name_column, pointer="/name",
-                    )
+                        f"name '{ident.name}' is already used by {first.path}:{first.name_at.line}",
+                        pointer="/name",
+                    ).placed(ident.name_at)
                 )
     return findings
 

@@ -18,7 +18,8 @@ from typing import Any
 from scsync.checks import crossfile, settings
 from scsync.checks.crossfile import Identity
 from scsync.checks.schema import SchemaChecker, load_schema
-from scsync.findings import Finding, Severity
+from scsync.findings import Finding, Severity, Span
+from scsync.manifest.bounds import bounded
 from scsync.manifest.discover import STDIN, discover
 from scsync.manifest.loader import DEFAULT_MAX_BYTES, Document, LoadResult, load_bytes, load_path
 
@@ -60,7 +61,11 @@ class ValidationResult:
 
 
 class FileChecker:
-    """Everything that can be said about one file on its own."""
+    """Everything that can be said about one file on its own.
+
+    At most MAX_FINDINGS findings a file (by position), then one that counts
+    the rest: a file of 5,000 unknown keys is not 5,000 lines of report.
+    """
 
     def __init__(self, schema: dict[str, Any], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.schema = SchemaChecker(schema)
@@ -76,23 +81,19 @@ class FileChecker:
         doc = loaded.document
         if doc is None:
             return FileResult(path, loaded.findings, None)
-        findings = self.schema.check(doc) + settings.check(doc)
+        findings = bounded(self.schema.check(doc) + settings.check(doc))
         return FileResult(path, findings, identity_of(doc), doc if keep else None)
 
 
 def identity_of(doc: Document) -> Identity:
     api_name = doc.data.get("api_name")
     name = doc.data.get("name")
-    api_line, api_col = doc.locate(["api_name"])
-    name_line, name_col = doc.locate(["name"])
     return Identity(
         path=doc.path,
         api_name=api_name if isinstance(api_name, str) else None,
-        api_name_line=api_line,
-        api_name_column=api_col,
+        api_name_at=doc.span(["api_name"]),
         name=name if isinstance(name, str) else None,
-        name_line=name_line,
-        name_column=name_col,
+        name_at=doc.span(["name"]),
     )
 
 
@@ -156,25 +157,34 @@ def _check_chunk(paths: list[str]) -> list[_Packed]:
     for path in paths:
         result = _worker_checker.check_path(path)
         findings = [
-            (f.rule, f.severity.value, f.line, f.column, f.pointer, f.message, f.hint)
+            (f.rule, f.severity.value, f.line, f.column, f.pointer, f.message, f.hint,
+             f.end_line, f.end_column)
             for f in result.findings
         ]
         ident = result.identity
         packed = None if ident is None else (
-            ident.api_name, ident.api_name_line, ident.api_name_column,
-            ident.name, ident.name_line, ident.name_column,
+            ident.api_name, _packed_span(ident.api_name_at),
+            ident.name, _packed_span(ident.name_at),
         )
         out.append((findings, packed))
     return out
 
 
+def _packed_span(span: Span) -> tuple[int, int, int, int]:
+    return span.line, span.column, span.end_line, span.end_column
+
+
 def _unpack(path: str, packed: _Packed) -> FileResult:
     findings, ident = packed
+    identity = None
+    if ident is not None:
+        api_name, api_name_at, name, name_at = ident
+        identity = Identity(path, api_name, Span(*api_name_at), name, Span(*name_at))
     return FileResult(
         path,
-        [Finding(r, Severity(s), path, ln, col, ptr, msg, hint)
-         for r, s, ln, col, ptr, msg, hint in findings],
-        None if ident is None else Identity(path, *ident),
+        [Finding(r, Severity(s), path, ln, col, ptr, msg, hint, end_ln, end_col)
+         for r, s, ln, col, ptr, msg, hint, end_ln, end_col in findings],
+        identity,
     )
 
 

@@ -1,78 +1,30 @@
-"""The JSON Schema check, with errors mapped to YAML positions and useful hints.
+"""The JSON Schema check: the schema (bundled or given), and the validators that use it.
 
 Two validators, each for what it does best: jsonschema-rs answers "is this
 document valid?" (~1 µs a manifest), and only for the few documents that are
 not does the pure-Python jsonschema walk the errors, whose structured form
-(keyword, path, schema) gives the messages and did-you-mean hints.
+(keyword, path, schema) gives the messages and did-you-mean hints
+(`checks/explain.py`).
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scsync.checks.explain import fast_finding, to_findings
 from scsync.errors import SchemaLoadError
 from scsync.findings import Finding, json_pointer
 from scsync.manifest.loader import Document
-from scsync.rules import RULES
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
 SCHEMA_RESOURCE = "smartconnector.schema.json"
-
-_KEYWORD_RULE = {
-    "required": "SC020",
-    "additionalProperties": "SC021",
-    "unevaluatedProperties": "SC021",
-    "type": "SC022",
-    "enum": "SC023",
-    "const": "SC023",
-    "minimum": "SC024",
-    "maximum": "SC024",
-    "exclusiveMinimum": "SC024",
-    "exclusiveMaximum": "SC024",
-    "minLength": "SC024",
-    "maxLength": "SC024",
-    "minItems": "SC024",
-    "maxItems": "SC024",
-    "minProperties": "SC024",
-    "maxProperties": "SC024",
-    "pattern": "SC025",
-    "format": "SC025",
-    "propertyNames": "SC025",
-}
-
-_TYPE_NAMES = {
-    "string": "a string",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a mapping",
-    "null": "empty",
-}
-
-_EMAIL_FIELDS = {"additional_notification_email", "additional_error_notification_email"}
-
-# What a pattern means, in words, for the fields whose pattern is ours.
-_PATTERN_WORDS = {
-    "api_name": "must start with a lowercase letter and hold only lowercase letters, digits "
-    "and '_' (2 to 64 characters)",
-    "name": "must not be blank",
-    "additional_notification_email": "must be one email address",
-    "additional_error_notification_email": "must be one email address",
-    "execution_ended_webhook_url": "must be an https:// URL (plain http:// only for localhost "
-    "or 127.0.0.1)",
-    "working_dir": "must be a relative path inside the repository (no leading '/', no '..')",
-}
-
 
 def bundled_schema_text() -> str:
     return resources.files("scsync.schemas").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
@@ -167,28 +119,13 @@ class SchemaChecker:
         errors = sorted(self._detailed().iter_errors(doc.data), key=_error_order)
         findings: list[Finding] = []
         for error in errors:
-            findings.extend(_to_findings(error, doc))
+            findings.extend(to_findings(error, doc))
         if not findings and self._fast is not None:
             # The two validators disagree: an exotic --schema, or a pattern where
             # jsonschema-rs follows ECMA-262 as JSON Schema says (its `\s` matches
             # U+FEFF, Python's does not).  Trust the strict one.
-            findings = [_fast_finding(e, doc) for e in self._fast.iter_errors(doc.data)]
+            findings = [fast_finding(e, doc) for e in self._fast.iter_errors(doc.data)]
         return _dedupe(findings)
-
-
-def _fast_finding(error: Any, doc: Document) -> Finding:
-    """A jsonschema-rs error, placed on its YAML node like the others."""
-    parts: list[str | int] = list(error.instance_path)
-    line, col = doc.locate(parts)
-    value = error.instance
-    hidden = [c for c in value if not c.isprintable()] if isinstance(value, str) else []
-    hint = (
-        f"the value holds an invisible character (U+{ord(hidden[0]):04X}); delete and retype it"
-        if hidden else None
-    )
-    return RULES["SC029"].finding(
-        doc.path, error.message, line=line, column=col, pointer=json_pointer(parts), hint=hint
-    )
 
 
 def _error_order(error: ValidationError) -> tuple[int, str]:
@@ -204,239 +141,3 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
-
-
-def _field_label(parts: list[str | int]) -> str:
-    if not parts:
-        return "the document"
-    text = str(parts[0])
-    for p in parts[1:]:
-        text += f"[{p}]" if isinstance(p, int) else f".{_printable(str(p))}"
-    return _printable(text)
-
-
-def _printable(text: str) -> str:
-    """User text made safe for one line of a terminal, a log or XML: escapes, not bytes."""
-    return text if text.isprintable() else repr(text)[1:-1]
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """A value quoted for a message, control characters escaped, cut when long."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
-    return f"{text[: limit - 1]}…{size}"
-
-
-_LIMIT_WORDS = {
-    "minLength": ("characters", "fewest"), "maxLength": ("characters", "most"),
-    "minItems": ("items", "fewest"), "maxItems": ("items", "most"),
-    "minProperties": ("entries", "fewest"), "maxProperties": ("entries", "most"),
-}
-_BOUND_WORDS = {
-    "minimum": "the smallest allowed is", "maximum": "the largest allowed is",
-    "exclusiveMinimum": "it must be more than", "exclusiveMaximum": "it must be less than",
-}
-
-
-def _to_findings(error: ValidationError, doc: Document) -> list[Finding]:
-    parts: list[str | int] = list(error.absolute_path)
-    keyword = str(error.validator)
-    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
-    expected: Any = error.validator_value
-    rule = RULES[_KEYWORD_RULE.get(keyword, "SC029")]
-    label = _field_label(parts)
-    field = str(parts[-1]) if parts else ""
-    value = error.instance
-
-    if keyword in ("additionalProperties", "unevaluatedProperties"):
-        allowed = sorted(schema.get("properties", {}))
-        extras = [k for k in value if k not in allowed] if isinstance(value, dict) else []
-        where = "at the top level" if not parts else f"in {label}"
-        out = []
-        for key in extras:
-            line, col = doc.locate([*parts, key], key=True)
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            if key == "<<":
-                hint = ("merge keys (`<<`) are YAML 1.1 and are not expanded here; "
-                        "write the values out")
-            elif close:
-                hint = f"did you mean '{close[0]}'?"
-            else:
-                hint = "allowed keys: " + ", ".join(allowed)
-            out.append(
-                rule.finding(
-                    doc.path, f"unknown key {_shown(key)} {where}", line=line, column=col,
-                    pointer=json_pointer([*parts, key]), hint=hint,
-                )
-            )
-        return out
-
-    if "propertyNames" in error.relative_schema_path and isinstance(value, str):
-        # The error is about a key, not a value: point at that key.
-        line, col = doc.locate([*parts, value], key=True)
-        return [
-            rule.finding(
-                doc.path,
-                f"the key {_shown(value)} in {label} is not allowed: {_cut(error.message)}",
-                line=line, column=col, pointer=json_pointer([*parts, value]),
-            )
-        ]
-
-    line, col = doc.locate(parts)
-    pointer = json_pointer(parts)
-
-    if keyword == "required":
-        missing = _missing_key(error)
-        subschema = schema.get("properties", {}).get(missing, {})
-        example = (subschema.get("examples") or [None])[0]
-        add = f"add `{missing}: {_yaml_inline(example)}`" if example is not None else ""
-        description = str(subschema.get("description") or "")
-        help_text = ". ".join(p for p in (add, description) if p) or None
-        return [
-            rule.finding(
-                doc.path, f"missing required key '{missing}' in {label}", line=line, column=col,
-                pointer=pointer, hint=help_text,
-            )
-        ]
-
-    if keyword == "type":
-        return [_type_finding(expected, doc.path, label, field, value, line, col, pointer)]
-
-    if keyword in ("enum", "const"):
-        allowed_values = list(expected) if keyword == "enum" else [expected]
-        shown = ", ".join(repr(v) for v in allowed_values)
-        message = (
-            f"{label} is {_shown(value)}; it must be one of {shown}"
-            if keyword == "enum"
-            else f"{label} is {_shown(value)}; it must be {shown}"
-        )
-        return [
-            rule.finding(
-                doc.path, message, line=line, column=col, pointer=pointer,
-                hint=_near_miss(value, allowed_values),
-            )
-        ]
-
-    if keyword == "pattern" or keyword == "format":
-        words = _PATTERN_WORDS.get(field, f"must match the pattern {expected}")
-        return [
-            rule.finding(
-                doc.path, f"{label} {words}; got {_shown(value)}", line=line, column=col,
-                pointer=pointer, hint=_pattern_hint(field, value),
-            )
-        ]
-
-    if keyword in _LIMIT_WORDS and isinstance(value, str | list | dict):
-        unit, end = _LIMIT_WORDS[keyword]
-        message = f"{label} has {len(value):,} {unit}; the {end} allowed is {expected:,}"
-        return [rule.finding(doc.path, message, line=line, column=col, pointer=pointer)]
-
-    if keyword in _BOUND_WORDS and isinstance(value, int | float):
-        message = f"{label} is {value}; {_BOUND_WORDS[keyword]} {expected}"
-        return [rule.finding(doc.path, message, line=line, column=col, pointer=pointer)]
-
-    return [rule.finding(doc.path, f"{label}: {_cut(error.message)}", line=line, column=col,
-                         pointer=pointer)]
-
-
-def _cut(message: str, limit: int = 200) -> str:
-    """A validator's own message (it quotes the whole value), one line and bounded."""
-    text = _printable(message)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _missing_key(error: ValidationError) -> str:
-    match = re.match(r"'(.*)' is a required property", error.message)
-    if match:
-        return match.group(1)
-    return str(error.message)
-
-
-def _type_finding(
-    expected: Any, path: str, label: str, field: str, value: Any,
-    line: int, col: int, pointer: str,
-) -> Finding:
-    rule = RULES["SC022"]
-    names = [expected] if isinstance(expected, str) else list(expected)
-    want = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
-    got = _describe(value)
-    hint: str | None = None
-    if field in _EMAIL_FIELDS and isinstance(value, list):
-        return rule.finding(
-            path,
-            f"{label} takes one email address, not a list of {len(value)}",
-            line=line, column=col, pointer=pointer,
-            hint="Kizen sends to a single address: create a distribution list (for example "
-            "team@example.com) and put its address here.",
-        )
-    if "integer" in names and isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        hint = f"write {value.strip()} without quotes"
-    elif "integer" in names and isinstance(value, float) and value.is_integer():
-        hint = f"write {int(value)} without a decimal point"
-    elif "boolean" in names and isinstance(value, str) and value.lower() in (
-        "true", "false", "yes", "no", "on", "off"
-    ):
-        hint = "write true or false, without quotes (YAML 1.2: yes/no/on/off are strings)"
-    elif "string" in names and isinstance(value, bool | int | float):
-        hint = f"put the value in quotes: '{_yaml_inline(value)}'"
-    return rule.finding(path, f"{label} must be {want}, not {got}", line=line, column=col,
-                        pointer=pointer, hint=hint)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    return "a mapping"
-
-
-def _near_miss(value: Any, allowed: list[Any]) -> str | None:
-    if not isinstance(value, str):
-        return None
-    strings = [a for a in allowed if isinstance(a, str)]
-    norm = " ".join(value.split()).casefold()
-    for candidate in strings:
-        if " ".join(candidate.split()).casefold() == norm:
-            if value != value.strip():
-                return f"remove the surrounding whitespace: '{candidate}'"
-            return f"did you mean '{candidate}'? (the spelling must match exactly)"
-    close = difflib.get_close_matches(value, strings, n=1, cutoff=0.6)
-    if not close:
-        folded = {c.casefold(): c for c in strings}
-        close = [folded[m] for m in difflib.get_close_matches(norm, list(folded), n=1, cutoff=0.6)]
-    return f"did you mean '{close[0]}'?" if close else None
-
-
-def _pattern_hint(field: str, value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    if field == "api_name":
-        candidate = re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_")
-        if candidate and not candidate[0].isalpha():
-            candidate = "c_" + candidate
-        candidate = candidate[:64]
-        if re.fullmatch(r"[a-z][a-z0-9_]{1,63}", candidate) and candidate != value:
-            return f"for example '{candidate}'"
-        return None
-    if field in _EMAIL_FIELDS and value.count("@") > 1:
-        return "one address only: use a distribution list to reach several people"
-    if field == "execution_ended_webhook_url" and value.startswith("http://"):
-        return "use https://; plain http is allowed only for localhost and 127.0.0.1"
-    return None
-
-
-def _yaml_inline(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list | dict):
-        return json.dumps(value)
-    return str(value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from scsync.findings import Finding
 from scsync.manifest.loader import Document
@@ -23,26 +22,30 @@ API_NAME = re.compile(r"[a-z][a-z0-9_]{1,63}")
 Check = Callable[[Document], Iterator[Finding]]
 
 
-def _at(doc: Document, key: str) -> dict[str, Any]:
-    line, col = doc.locate([key])
-    return {"line": line, "column": col, "pointer": f"/{key}"}
+def _on(rule_id: str, doc: Document, key: str, message: str, hint: str | None = None) -> Finding:
+    """A finding on the value of the top-level `key`, with its extent.
+
+    Made in one go rather than `Rule.finding(...).placed(...)`: these run for a
+    good part of all files, and a frozen dataclass is dear to make twice.
+    """
+    rule = RULES[rule_id]
+    line, column, end_line, end_column = doc.span([key])
+    return Finding(rule.id, rule.severity, doc.path, line, column, f"/{key}", message, hint,
+                   end_line, end_column)
 
 
 def description(doc: Document) -> Iterator[Finding]:
     """SC040: a missing or very short description."""
     text = doc.data.get("description")
     if text is None:
-        # At the settings' first line, after any leading comments.
-        mark = doc.root.start_mark
+        # On the settings themselves, which start after any leading comments.
         yield RULES["SC040"].finding(
             doc.path, "no description: people and AI tools cannot tell what this connector does",
-            line=mark.line + 1, column=mark.column + 1, pointer="",
-        )
+        ).placed(doc.span_of(doc.root))
     elif isinstance(text, str) and len(text.strip()) < MIN_DESCRIPTION:
-        yield RULES["SC040"].finding(
-            doc.path,
+        yield _on(
+            "SC040", doc, "description",
             f"the description has {len(text.strip())} characters; write at least {MIN_DESCRIPTION}",
-            **_at(doc, "description"),
         )
 
 
@@ -52,17 +55,15 @@ def concurrency(doc: Document) -> Iterator[Finding]:
     if isinstance(limit, bool) or not isinstance(limit, int):
         return
     if limit > 1 and doc.data.get("create_only") is not True:
-        yield RULES["SC041"].finding(
-            doc.path,
+        yield _on(
+            "SC041", doc, "max_concurrent_executions",
             f"max_concurrent_executions is {limit} but create_only is not true: executions "
             "writing the same record at once leave it in a state that depends on timing",
-            **_at(doc, "max_concurrent_executions"),
         )
     elif limit == 0:
-        yield RULES["SC042"].finding(
-            doc.path,
+        yield _on(
+            "SC042", doc, "max_concurrent_executions",
             "max_concurrent_executions is 0: the connector is paused and executions queue",
-            **_at(doc, "max_concurrent_executions"),
         )
 
 
@@ -70,10 +71,9 @@ def status(doc: Document) -> Iterator[Finding]:
     """SC043: a valid status under which nothing executes."""
     value = doc.data.get("status")
     if value in STATUSES and value not in EXECUTABLE:
-        yield RULES["SC043"].finding(
-            doc.path,
+        yield _on(
+            "SC043", doc, "status",
             f"status is '{value}': scheduled and manual runs are held until it is Operational",
-            **_at(doc, "status"),
         )
 
 
@@ -86,10 +86,9 @@ def emails(doc: Document) -> Iterator[Finding]:
         and isinstance(errors, str)
         and every.strip().lower() == errors.strip().lower()
     ):
-        yield RULES["SC044"].finding(
-            doc.path,
+        yield _on(
+            "SC044", doc, "additional_error_notification_email",
             f"both notification emails are {every}: it is told twice about every error",
-            **_at(doc, "additional_error_notification_email"),
         )
 
 
@@ -102,11 +101,10 @@ def filename(doc: Document) -> Iterator[Finding]:
         return
     stem, suffix = os.path.splitext(os.path.basename(doc.path))
     if stem != api_name:
-        yield RULES["SC045"].finding(
-            doc.path,
+        yield _on(
+            "SC045", doc, "api_name",
             f"the file is named '{stem}' but its api_name is '{api_name}'",
             hint=f"rename the file to {api_name}{suffix}",
-            **_at(doc, "api_name"),
         )
 
 

@@ -17,17 +17,19 @@ error deep in `job.env`) can be placed on the YAML node's own line.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from scsync.findings import Finding
-from scsync.manifest.bounds import MAX_DEPTH, LoadProblem, check_expansion, check_nesting
+from scsync.findings import FILE_START, Finding, Span
+from scsync.manifest.bounds import MAX_DEPTH, LoadProblem, check_expansion, check_shape
 from scsync.manifest.build import Builder, DuplicateKeys
+from scsync.manifest.positions import Lines, span_of
 from scsync.manifest.yaml12 import HAVE_LIBYAML, StrictParser
 from scsync.rules import RULES
 
@@ -40,13 +42,24 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 #: libyaml's own nesting limit (PyYAML >= 6.0.4 wheels): its problem text, exactly.
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
+#: Mappings up to this many entries are searched, larger ones indexed once.
+_SCAN_ENTRIES = 32
+
+
 @dataclass(slots=True)
 class Document:
-    """A loaded manifest: its values and the node tree they came from."""
+    """A loaded manifest: its values, the node tree they came from, and its text."""
 
     path: str
     data: dict[str, Any]
     root: MappingNode
+    text: str = ""
+    # A large mapping's entries by key, made on the first lookup in it: finding
+    # thousands of keys (a file of unknown keys) stays linear, not quadratic.
+    _entries: dict[int, dict[str, tuple[Node, Node]]] | None = field(
+        default=None, init=False, repr=False
+    )
+    _lines: Lines | None = field(default=None, init=False, repr=False)
 
     def node_at(self, parts: Sequence[str | int]) -> tuple[Node | None, Node | None]:
         """(key node, value node) at a path of keys/indexes; as deep as it exists."""
@@ -54,28 +67,61 @@ class Document:
         node: Node = self.root
         for part in parts:
             if isinstance(node, MappingNode):
-                for k, v in node.value:
-                    if isinstance(k, ScalarNode) and k.value == str(part):
-                        key, node = k, v
-                        break
+                name = str(part)
+                entry: tuple[Node, Node] | None = None
+                if len(node.value) <= _SCAN_ENTRIES:  # a manifest's mappings: a scan is cheapest
+                    for k, v in node.value:
+                        if k.value == name and isinstance(k, ScalarNode):
+                            entry = k, v
+                            break
                 else:
+                    entry = self._indexed(node).get(name)
+                if entry is None:
                     return key, node
+                key, node = entry
             elif isinstance(node, SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
+                if not 0 <= part < len(node.value):
                     return key, node
                 key, node = None, node.value[part]
             else:
                 return key, node
         return key, node
 
-    def locate(self, parts: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
-        """1-based (line, column) of the value at `parts` (or of its key)."""
+    def _indexed(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
+        if self._entries is None:
+            self._entries = {}
+        entries = self._entries.get(id(node))
+        if entries is None:
+            entries = self._entries[id(node)] = _entries_of(node)
+        return entries
+
+    def span(self, parts: Sequence[str | int], *, key: bool = False) -> Span:
+        """Extent of the value at `parts` (or of its key), as deep as the path exists."""
         key_node, value_node = self.node_at(parts)
         target = key_node if (key and key_node is not None) else value_node
         if target is None:
-            return 1, 1
-        mark = target.start_mark
-        return mark.line + 1, mark.column + 1
+            return FILE_START
+        return span_of(target, self._lines or self._new_lines())
+
+    def span_of(self, node: Node) -> Span:
+        return span_of(node, self._lines or self._new_lines())
+
+    def _new_lines(self) -> Lines:
+        self._lines = Lines(self.text)
+        return self._lines
+
+    def locate(self, parts: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at `parts` (or of its key)."""
+        span = self.span(parts, key=key)
+        return span.line, span.column
+
+
+def _entries_of(node: MappingNode) -> dict[str, tuple[Node, Node]]:
+    entries: dict[str, tuple[Node, Node]] = {}
+    for k, v in node.value:
+        if isinstance(k, ScalarNode):
+            entries.setdefault(k.value, (k, v))  # the first of duplicates, as the builder
+    return entries
 
 
 @dataclass(slots=True)
@@ -131,12 +177,13 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
     text = _decode(raw, path)
     if not text.strip():
         raise LoadProblem(RULES["SC004"].finding(path, "the file is empty", line=1, column=1))
-    check_nesting(raw, path)
+    lines = Lines(text)  # line starts are found only if a position needs them
+    check_shape(raw, path, lines)
     loader = StrictParser(raw)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise LoadProblem(_syntax_finding(exc, path, text)) from None
+        raise LoadProblem(_syntax_finding(exc, path, lines)) from None
     except yaml.reader.ReaderError as exc:
         raise LoadProblem(_reader_finding(exc, path, raw)) from None
     except yaml.YAMLError as exc:  # other unmarked errors are still syntax
@@ -162,20 +209,21 @@ def _load(raw: bytes, path: str, max_bytes: int) -> Document:
         )
     if not isinstance(root, MappingNode):
         kind = "a list" if isinstance(root, SequenceNode) else "a single value"
-        line, col = root.start_mark.line + 1, root.start_mark.column + 1
         raise LoadProblem(
             RULES["SC007"].finding(
-                path, f"the top level is {kind}, not a mapping of settings", line=line, column=col
-            )
+                path, f"the top level is {kind}, not a mapping of settings"
+            ).placed(span_of(root, lines))
         )
     if b"*" in raw:  # only aliases can expand; most manifests have none
-        check_expansion(root, path)
-    builder = Builder(path, root)
+        check_expansion(root, path, lines)
+    builder = Builder(path, root, lines)
     data = builder.build(root, 0)
     if builder.duplicates:
-        raise DuplicateKeys(builder.duplicates)
+        raise DuplicateKeys(builder.duplicate_findings())
     assert isinstance(data, dict)
-    return Document(path=path, data=data, root=root)
+    doc = Document(path=path, data=data, root=root, text=text)
+    doc._lines = lines  # with any line starts already found
+    return doc
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -187,9 +235,9 @@ def _decode(raw: bytes, path: str) -> str:
             line, col = 1, 1
             hint = _UTF16_HINT
         else:
-            before = raw[: exc.start]
-            line = before.count(b"\n") + 1
-            col = exc.start - (before.rfind(b"\n") + 1) + 1
+            # Everything before the bad byte is UTF-8: count its lines and characters.
+            before = raw[: exc.start].decode("utf-8")
+            line, col = Lines(before).position(len(before))
             message = f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
             hint = "Re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)."
         raise LoadProblem(
@@ -203,9 +251,11 @@ _UTF16_HINT = "Re-save the file as UTF-8 (for example `iconv -f utf-16 -t utf-8`
 def _reader_finding(exc: yaml.reader.ReaderError, path: str, raw: bytes) -> Finding:
     """A character YAML forbids (a control character), placed on its line and column."""
     # libyaml counts the position in bytes, the pure-Python reader in characters.
-    head = raw[: exc.position] if HAVE_LIBYAML else raw.decode("utf-8")[: exc.position].encode()
-    line = head.count(b"\n") + 1
-    col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+    if HAVE_LIBYAML:
+        head = raw[: exc.position].decode("utf-8", "replace")
+    else:
+        head = raw.decode("utf-8")[: exc.position]
+    line, col = Lines(head).position(len(head))
     if exc.character == 0:
         # NUL bytes in otherwise valid UTF-8: UTF-16 without a BOM, or a binary file.
         return RULES["SC003"].finding(
@@ -220,14 +270,15 @@ def _reader_finding(exc: yaml.reader.ReaderError, path: str, raw: bytes) -> Find
     )
 
 
-def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, text: str) -> Finding:
+def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, lines: Lines) -> Finding:
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else 1
-    col = mark.column + 1 if mark else 1
+    # From the mark's character index, clamped into the text: at the end of a
+    # stream, libyaml's mark may name a line after the last one.
+    line, col = lines.position(mark.index) if mark else (1, 1)
     problem = (exc.problem or "").strip()
     if problem == _LIBYAML_TOO_DEEP:
         # libyaml 0.2.5 as bundled by PyYAML 6.0.4 stops at 1,000 flow levels by itself;
-        # whichever limit fires first, the user sees the same finding as check_nesting's.
+        # whichever limit fires first, the user sees the same finding as check_shape's.
         return RULES["SC009"].finding(
             path, f"values nest deeper than {MAX_DEPTH} levels", line=line, column=col
         )
@@ -237,30 +288,32 @@ def _syntax_finding(exc: yaml.MarkedYAMLError, path: str, text: str) -> Finding:
             "the file holds more than one YAML document (a second `---` starts another)",
             line=line, column=col,
         )
-    lines = text.splitlines()
-    if mark is not None and _tab_indented(lines, mark.line):
+    tab_line = _tab_indented(lines, line) if _TAB_PROBLEM.search(problem) else None
+    if tab_line is not None:
         return RULES["SC005"].finding(
-            path, "a tab character is used for indentation", line=line,
-            column=_first_tab(lines[mark.line]) + 1,
+            path, "a tab character is used for indentation", line=tab_line,
+            column=lines.line(tab_line).index("\t") + 1,
         )
     message = problem or "invalid YAML"
     if exc.context:
         message = f"{message} ({exc.context.strip()}"
-        if exc.context_mark is not None and exc.context_mark is not mark:
-            message += f" at line {exc.context_mark.line + 1}"
+        context_line = lines.position(exc.context_mark.index)[0] if exc.context_mark else line
+        if context_line != line:
+            message += f" at line {context_line}"
         message += ")"
     return RULES["SC001"].finding(path, message, line=line, column=col)
 
 
-def _tab_indented(lines: list[str], index: int) -> bool:
-    # libyaml reports a tab in indentation on the line itself or just after it
-    for i in (index, index - 1):
-        if 0 <= i < len(lines):
-            stripped = lines[i].lstrip(" ")
-            if stripped.startswith("\t"):
-                return True
-    return False
+#: What libyaml (and the pure-Python parser) say when a tab is where indentation is.
+_TAB_PROBLEM = re.compile(r"\btab\b|cannot start any token")
 
 
-def _first_tab(line: str) -> int:
-    return max(line.find("\t"), 0)
+def _tab_indented(lines: Lines, line: int) -> int | None:
+    """The line (this one or the one before) that a tab indents, if any.
+
+    The parsers report a tab in indentation on its own line or on the next.
+    """
+    for number in (line, line - 1):
+        if lines.line(number).lstrip(" ").startswith("\t"):
+            return number
+    return None

@@ -16,7 +16,7 @@ from typing import Any
 from scsync.checks.crossfile import fold_name
 from scsync.checks.settings import API_NAME
 from scsync.diff import Diff, DiffItem, Field, Operation
-from scsync.findings import Finding, Severity
+from scsync.findings import FILE_START, Finding, Severity, Span
 from scsync.manifest.model import EXECUTABLE
 from scsync.review.pairing import Pair, PairedBy, Side
 from scsync.rules import RULES, Rule, register
@@ -108,12 +108,11 @@ class _Context:
     ) -> Finding:
         side = self.pair.base if on_base else self.pair.head or self.pair.base
         assert side is not None
-        line, column = _place(side, item.field if item else ("api_name",), self.pair.base)
+        span = _place(side, item.field if item else ("api_name",), self.pair.base)
         if side is not self.pair.head:
-            line = column = 1  # the file is gone: annotate the base path at 1:1
+            span = FILE_START  # the file is gone: annotate the base path at 1:1
         pointer = item.pointer if item else "/api_name"
-        return RULES[rule_id].finding(side.path, message, line=line, column=column,
-                                      pointer=pointer, **kw)
+        return RULES[rule_id].finding(side.path, message, pointer=pointer, **kw).placed(span)
 
 
 def assess(pair: Pair, items: Diff, allow: Allowances = frozenset()) -> list[Finding]:
@@ -153,8 +152,8 @@ def _folded_name(side: Side) -> str | None:
     return fold_name(side.name) if side.name else None
 
 
-def _place(side: Side, field: Field, base: Side | None = None) -> tuple[int, int]:
-    """Line of the field in `side`'s file, or of its closest existing parent.
+def _place(side: Side, field: Field, base: Side | None = None) -> Span:
+    """Extent of the field in `side`'s file, or of its closest existing parent.
 
     A setting removed at the top level has no line left; a file-level
     annotation is easy to miss in a pull request, so it goes on the line of
@@ -163,18 +162,17 @@ def _place(side: Side, field: Field, base: Side | None = None) -> tuple[int, int
     """
     doc = side.result.document
     if doc is None:
-        return 1, 1
+        return FILE_START
     for depth in range(len(field), 0, -1):
         node: Any = doc.data
         for part in field[:depth]:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
-            line, column = doc.locate(list(field[:depth]))
-            return line, column
+            return doc.span(list(field[:depth]))
     before = _preceding_key(base, field[0], doc.data) if base is not None else None
     if before is not None:
-        return doc.locate([before], key=True)
-    return 1, 1
+        return doc.span([before], key=True)
+    return FILE_START
 
 
 def _preceding_key(base: Side, key: str | int, head: Any) -> str | None:
