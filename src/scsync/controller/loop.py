@@ -22,11 +22,10 @@ from typing import Any
 from scsync.client import ExecutorClient, ExecutorError
 from scsync.controller import state as keys
 from scsync.controller.apply import ApplyResult, apply_plan
-from scsync.controller.commands import git_renames
 from scsync.controller.desired import Desired, DesiredReader
-from scsync.controller.live import read_live, usage_check
 from scsync.controller.metrics import ControllerMetrics
-from scsync.controller.plan import Action, Plan, drift_findings, make_plan
+from scsync.controller.pipeline import git_renames, plan_against_live
+from scsync.controller.plan import Action, Plan, drift_findings
 from scsync.controller.settings import ControllerSettings, redact_url
 from scsync.controller.state import State
 from scsync.errors import GitError
@@ -132,12 +131,11 @@ class Reconciler:
             return  # no valid commit yet: nothing is in force
         applied_before = self.state.get(keys.LAST_APPLIED)
         records = self.state.records()
-        live = read_live(self.client, self.settings.page_size)
-        plan = make_plan(
-            good, live, records, in_use=usage_check(self.client),
+        plan = plan_against_live(
+            good, self.client, records,
             renames=git_renames(repo, applied_before, good.source, self.settings.folder),
             allow=self.settings.allow_api_name_changes, prune=self.settings.prune,
-            executor=self.client.base_url)
+            page_size=self.settings.page_size)
         drift = drift_findings(plan, records)
         warn = self.settings.drift == "warn"
         leave = frozenset(f.path for f in drift) if warn else frozenset()
