@@ -256,7 +256,13 @@ class Repository:
     def manifest_paths(self, commit: str, folder: str = DEFAULT_FOLDER) -> dict[str, str]:
         """Every manifest under `folder` at `commit`: path -> blob id."""
         folder = normalize_folder(folder)
-        out = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".")
+        try:
+            out = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".")
+        except git.GitCommandError as exc:
+            # A commit missing from the mirror, or objects damaged on disk: say which.
+            raise GitError(f"git cannot list the manifests of commit {commit[:12]} in "
+                           f"{self.root}: {_stderr(exc)} (fetch the commit again, or check "
+                           "the repository with git fsck)") from None
         found: dict[str, str] = {}
         for entry in filter(None, out.split("\0")):
             meta, path = entry.split("\t", 1)
