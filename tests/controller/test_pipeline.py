@@ -26,14 +26,13 @@ from tests.controller.conftest import (
 )
 
 from scsync.client import Credentials, ExecutorClient, RetryPolicy
-from scsync.controller import state as keys
 from scsync.controller.desired import DesiredReader
 from scsync.controller.loop import Reconciler
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.pipeline import git_renames, plan_against_live
 from scsync.controller.plan import Action
 from scsync.controller.settings import ControllerSettings, settings_from_args
-from scsync.controller.state import State
+from scsync.controller.state import LAST_APPLIED, State
 from scsync.controller.up import UpOptions
 from scsync.errors import ConfigError, GitError
 from scsync.gitsource import open_repo
@@ -151,7 +150,7 @@ def test_a_lost_last_applied_commit_is_no_internal_error(tmp_path: Path) -> None
     settings = ControllerSettings(repo=str(work.path), data_dir=tmp_path / "data",
                                   executor_url=f"http://127.0.0.1:{free_port()}")
     with State(settings.state_path) as state, _client(settings.executor_url) as client:
-        state.put(keys.LAST_APPLIED, "0123456789" * 4)
+        state.put(LAST_APPLIED, "0123456789" * 4)
         reconciler = Reconciler(settings, state, client, ControllerMetrics())
         try:
             assert reconciler.run_pass() is True

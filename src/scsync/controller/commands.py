@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from scsync.client import Credentials, ExecutorClient
-from scsync.controller import state as state_keys
 from scsync.controller.apply import ApplyResult, apply_plan
 from scsync.controller.desired import DesiredReader
 from scsync.controller.pipeline import git_renames, plan_against_live, work_tree_renames
 from scsync.controller.plan import Plan
 from scsync.controller.render import RENDERERS
 from scsync.controller.settings import DEFAULT_DATA_DIR
-from scsync.controller.state import State
+from scsync.controller.state import LAST_APPLIED, State
 from scsync.errors import ScsyncError, UsageError
 from scsync.gitsource import open_repo
 from scsync.manifest.discover import DEFAULT_FOLDER
@@ -61,7 +60,7 @@ def session(options: PlanOptions, *,
 def build_plan(options: PlanOptions, client: ExecutorClient, state: State) -> Plan:
     reader = DesiredReader(options.folder)
     records = state.records()
-    last_applied = state.get(state_keys.LAST_APPLIED)
+    last_applied = state.get(LAST_APPLIED)
     if options.ref is None:
         desired = reader.work_tree(options.repo)
         renames, commit = work_tree_renames(options.repo, last_applied, options.folder,
@@ -124,7 +123,7 @@ def _apply(plan: Plan, client: ExecutorClient, state: State,
     result = apply_plan(plan, client, state, commit=plan.commit, log=log)
     if plan.commit is not None and not result.aborted:
         # Later plans (of a ref, or of the work tree) find git's renames from here.
-        state.put(state_keys.LAST_APPLIED, plan.commit)
+        state.put(LAST_APPLIED, plan.commit)
     return result
 
 

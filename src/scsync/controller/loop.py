@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scsync.client import ExecutorClient, ExecutorError
-from scsync.controller import state as keys
 from scsync.controller.apply import ApplyResult, apply_plan
 from scsync.controller.desired import Desired, DesiredReader
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.pipeline import git_renames, plan_against_live
 from scsync.controller.plan import Action, Plan, drift_findings
 from scsync.controller.settings import ControllerSettings, redact_url
-from scsync.controller.state import State
+from scsync.controller.state import LAST_APPLIED, LAST_SEEN, State
 from scsync.errors import GitError
 from scsync.findings import Severity
 from scsync.gitsource import Repository, fetch_branch, open_mirror
@@ -70,7 +69,7 @@ class Reconciler:
         self._good: Desired | None = None
         self._invalid: dict[str, Any] | None = None
         self._lock = threading.Lock()
-        self._snapshot = Snapshot(state.get(keys.LAST_SEEN), state.get(keys.LAST_APPLIED))
+        self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -129,7 +128,7 @@ class Reconciler:
         good = self._good
         if good is None:
             return  # no valid commit yet: nothing is in force
-        applied_before = self.state.get(keys.LAST_APPLIED)
+        applied_before = self.state.get(LAST_APPLIED)
         records = self.state.records()
         plan = plan_against_live(
             good, self.client, records,
@@ -155,7 +154,7 @@ class Reconciler:
             self._statuses(plan, result, leave)
             raise ExecutorError(None, result.aborted)
         if applied_before != good.source:
-            self.state.put(keys.LAST_APPLIED, good.source)
+            self.state.put(LAST_APPLIED, good.source)
             log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
                      result.summary())
         self._statuses(plan, result, leave)
@@ -173,7 +172,7 @@ class Reconciler:
 
     def _read(self, repo: Repository, head: str) -> None:
         desired = self.reader.at_commit(repo, head)
-        self.state.put(keys.LAST_SEEN, head)
+        self.state.put(LAST_SEEN, head)
         if desired.valid:
             self._good, self._invalid = desired, None
             self._publish(last_seen_commit=head, invalid_commit=None)
@@ -189,7 +188,7 @@ class Reconciler:
 
     def _last_good(self, repo: Repository) -> Desired | None:
         """After a restart on a broken head: the commit last applied stays in force."""
-        commit = self.state.get(keys.LAST_APPLIED)
+        commit = self.state.get(LAST_APPLIED)
         if not commit:
             return None
         try:
@@ -232,7 +231,7 @@ class Reconciler:
         unmanaged = tuple({"api_name": u.api_name, "connector_id": u.connector_id,
                            "status": u.status, "pruned": u.prune} for u in plan.unmanaged)
         self._publish(connectors=tuple(rows), unmanaged=unmanaged,
-                      last_applied_commit=self.state.get(keys.LAST_APPLIED))
+                      last_applied_commit=self.state.get(LAST_APPLIED))
 
 
 @dataclass
