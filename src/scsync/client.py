@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from scsync.errors import ScsyncError
+from scsync.errors import ConfigError, ScsyncError
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 KEY_FILE = Path(".scsync") / "api-key"
@@ -131,8 +131,9 @@ class Credentials:
             except OSError:
                 key = ""
             if not key:
-                raise ExecutorError(None, f"no API key: set SCSYNC_API_KEY or start "
-                                          f"'scsync executor serve' (which writes {path})")
+                # The environment's fault, not the executor's: nothing was sent yet.
+                raise ConfigError(f"no API key: set SCSYNC_API_KEY, or start 'scsync "
+                                  f"executor serve' in {path.parent.parent} (it writes {path})")
         return cls(key, env.get("SCSYNC_BUSINESS_ID") or None, env.get("SCSYNC_USER_ID") or None)
 
 

@@ -30,7 +30,7 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 import git
 
 from scsync.errors import GitError, UsageError
-from scsync.manifest.discover import SUFFIXES
+from scsync.manifest.discover import DEFAULT_FOLDER, SUFFIXES
 
 #: Modes of regular files; symlinks (120000) and submodules (160000) hold no manifest.
 _FILE_MODES = frozenset({"100644", "100755"})
@@ -253,10 +253,16 @@ class Repository:
     def read_blob(self, commit: str, path: str) -> bytes:
         return self.read_object(f"{commit}:{path}")
 
-    def manifest_paths(self, commit: str, folder: str = "connectors") -> dict[str, str]:
+    def manifest_paths(self, commit: str, folder: str = DEFAULT_FOLDER) -> dict[str, str]:
         """Every manifest under `folder` at `commit`: path -> blob id."""
         folder = normalize_folder(folder)
-        out = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".")
+        try:
+            out = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".")
+        except git.GitCommandError as exc:
+            # A commit missing from the mirror, or objects damaged on disk: say which.
+            raise GitError(f"git cannot list the manifests of commit {commit[:12]} in "
+                           f"{self.root}: {_stderr(exc)} (fetch the commit again, or check "
+                           "the repository with git fsck)") from None
         found: dict[str, str] = {}
         for entry in filter(None, out.split("\0")):
             meta, path = entry.split("\t", 1)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from scsync.cli.plan import DEFAULT_URL
+from scsync.manifest.discover import DEFAULT_FOLDER
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="set live connectors no manifest manages to Inactive")
     parser.add_argument("--allow-api-name-change", action="append", metavar="OLD:NEW",
                         help="accept breaking callers of OLD (repeatable)")
-    parser.add_argument("--folder", default="connectors",
+    parser.add_argument("--folder", default=DEFAULT_FOLDER,
                         help="manifest folder in the repository (default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=Path(".scsync"), metavar="DIR",
                         help="state and mirror folder (default: %(default)s)")

@@ -4,6 +4,11 @@ Plans compare `Connector.settings()` with what this module makes of a live
 connector, through the one diff model.  The executor stores a missing
 description as "" and a job without `working_dir` with `working_dir: null`;
 both are mapped to the manifest's spelling here so they never show as drift.
+
+The two crossings happen here and nowhere else: a live connector into the
+manifest's terms before the diff (`LiveConnector.settings`, `comparable`,
+`manifest_status`), and desired values into API bodies after it
+(`create_body`, `patch_body`); a plan speaks the manifest's spelling only.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scsync.client import ExecutorClient
-from scsync.manifest.model import API_STATUS, MANIFEST_STATUS, Connector
+from scsync.manifest.model import API_EXECUTABLE, API_STATUS, MANIFEST_STATUS, Connector
 
 #: settings keys in `Connector.settings()` order
 FIELDS = tuple(Connector(api_name="", name="", status="").settings())
@@ -41,6 +46,28 @@ class LiveConnector:
             used_count=int(stats.get("used_count") or 0),
             raw=data,
         )
+
+    @property
+    def manifest_status(self) -> str:
+        """The live status in the manifest's spelling (`need_attention` is
+        `Operational - Needs Attention`); an unknown one as the executor wrote it."""
+        return MANIFEST_STATUS.get(self.status, self.status)
+
+    @property
+    def running(self) -> bool:
+        """Whether the live status lets executions start (either executable status)."""
+        return self.status in API_EXECUTABLE
+
+    def comparable(self, desired: Mapping[str, Any]) -> dict[str, Any]:
+        """`settings()`, with what this executor does not hold taken from `desired`.
+
+        Kizen's own executor has no `job`: there is nothing to compare, so the
+        desired job stands for the live one instead of showing as a change.
+        """
+        have = self.settings()
+        if "job" not in self.raw:
+            have["job"] = desired.get("job")
+        return have
 
     def settings(self) -> dict[str, Any]:
         """Manifest spelling, comparable with `Connector.settings()`."""
@@ -81,9 +108,17 @@ def create_body(connector: Connector) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def patch_body(desired: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    """A PATCH body setting top-level `keys` to their desired values (null clears)."""
-    return {key: api_value(key, desired.get(key)) for key in keys}
+def patch_body(desired: Mapping[str, Any], keys: Iterable[str],
+               overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A PATCH body setting top-level `keys` to their desired values (null clears).
+
+    `overrides` (manifest spelling, e.g. `{"status": "Operational"}` where an
+    update cannot set the manifest's own status) are set too, after `keys`.
+    """
+    body = {key: api_value(key, desired.get(key)) for key in keys}
+    for key, value in (overrides or {}).items():
+        body[key] = api_value(key, value)
+    return body
 
 
 def api_value(key: str, value: Any) -> Any:

@@ -20,15 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scsync.client import ExecutorClient, ExecutorError
-from scsync.controller import state as keys
 from scsync.controller.apply import ApplyResult, apply_plan
-from scsync.controller.commands import git_renames
 from scsync.controller.desired import Desired, DesiredReader
-from scsync.controller.live import read_live, usage_check
 from scsync.controller.metrics import ControllerMetrics
-from scsync.controller.plan import Action, Plan, drift_findings, make_plan
+from scsync.controller.pipeline import git_renames, plan_against_live
+from scsync.controller.plan import Action, Plan, drift_findings
 from scsync.controller.settings import ControllerSettings, redact_url
-from scsync.controller.state import State
+from scsync.controller.state import LAST_APPLIED, LAST_SEEN, State
 from scsync.errors import GitError
 from scsync.findings import Severity
 from scsync.gitsource import Repository, fetch_branch, open_mirror
@@ -71,7 +69,7 @@ class Reconciler:
         self._good: Desired | None = None
         self._invalid: dict[str, Any] | None = None
         self._lock = threading.Lock()
-        self._snapshot = Snapshot(state.get(keys.LAST_SEEN), state.get(keys.LAST_APPLIED))
+        self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -130,14 +128,13 @@ class Reconciler:
         good = self._good
         if good is None:
             return  # no valid commit yet: nothing is in force
-        applied_before = self.state.get(keys.LAST_APPLIED)
+        applied_before = self.state.get(LAST_APPLIED)
         records = self.state.records()
-        live = read_live(self.client, self.settings.page_size)
-        plan = make_plan(
-            good, live, records, in_use=usage_check(self.client),
+        plan = plan_against_live(
+            good, self.client, records,
             renames=git_renames(repo, applied_before, good.source, self.settings.folder),
             allow=self.settings.allow_api_name_changes, prune=self.settings.prune,
-            executor=self.client.base_url)
+            page_size=self.settings.page_size)
         drift = drift_findings(plan, records)
         warn = self.settings.drift == "warn"
         leave = frozenset(f.path for f in drift) if warn else frozenset()
@@ -157,7 +154,7 @@ class Reconciler:
             self._statuses(plan, result, leave)
             raise ExecutorError(None, result.aborted)
         if applied_before != good.source:
-            self.state.put(keys.LAST_APPLIED, good.source)
+            self.state.put(LAST_APPLIED, good.source)
             log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
                      result.summary())
         self._statuses(plan, result, leave)
@@ -175,7 +172,7 @@ class Reconciler:
 
     def _read(self, repo: Repository, head: str) -> None:
         desired = self.reader.at_commit(repo, head)
-        self.state.put(keys.LAST_SEEN, head)
+        self.state.put(LAST_SEEN, head)
         if desired.valid:
             self._good, self._invalid = desired, None
             self._publish(last_seen_commit=head, invalid_commit=None)
@@ -191,7 +188,7 @@ class Reconciler:
 
     def _last_good(self, repo: Repository) -> Desired | None:
         """After a restart on a broken head: the commit last applied stays in force."""
-        commit = self.state.get(keys.LAST_APPLIED)
+        commit = self.state.get(LAST_APPLIED)
         if not commit:
             return None
         try:
@@ -234,7 +231,7 @@ class Reconciler:
         unmanaged = tuple({"api_name": u.api_name, "connector_id": u.connector_id,
                            "status": u.status, "pruned": u.prune} for u in plan.unmanaged)
         self._publish(connectors=tuple(rows), unmanaged=unmanaged,
-                      last_applied_commit=self.state.get(keys.LAST_APPLIED))
+                      last_applied_commit=self.state.get(LAST_APPLIED))
 
 
 @dataclass

@@ -17,9 +17,9 @@ from scsync.controller.http import build_app
 from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.settings import ControllerSettings
-from scsync.controller.state import State, prepare_data_dir
+from scsync.controller.state import State
 from scsync.errors import UsageError
-from scsync.hosting import HostingConfig
+from scsync.hosting import HostingConfig, prepare_data_dir
 
 log = logging.getLogger("scsync.controller")
 

@@ -6,17 +6,17 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from scsync.checks.settings import API_NAME
 from scsync.errors import UsageError
-from scsync.hosting import DEFAULT_DEADLINE, deadline_from_env
+from scsync.hosting import DATA_DIR, DEFAULT_DEADLINE, deadline_from_env
+from scsync.manifest.discover import DEFAULT_FOLDER
 
 DriftMode = Literal["fix", "warn"]
-DEFAULT_DATA_DIR = ".scsync"
-DEFAULT_FOLDER = "connectors"
+DEFAULT_DATA_DIR = DATA_DIR
 WEBHOOK_SECRET_ENV = "SCSYNC_GIT_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 
 
@@ -72,6 +72,17 @@ class ControllerSettings:
         return min(self.backoff_max, max(self.interval, self.backoff_initial))
 
 
+def with_environment(settings: ControllerSettings,
+                     environ: Mapping[str, str] | None = None) -> ControllerSettings:
+    """`settings` with what only the environment sets: the one place that reads it.
+
+    Both `scsync controller` and `scsync up` build their settings through here, so
+    a setting added to the environment reaches both (`up` once missed the deadline).
+    """
+    return replace(settings, webhook_secret=secret_from_env(environ),
+                   request_deadline=deadline_from_env(environ))
+
+
 def secret_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     return env.get(WEBHOOK_SECRET_ENV) or None
@@ -120,17 +131,17 @@ def redact_url(url: str) -> str:
     return _USERINFO.sub("***@", url)
 
 
-def settings_from_args(args: Any) -> ControllerSettings:
+def settings_from_args(args: Any,
+                       environ: Mapping[str, str] | None = None) -> ControllerSettings:
     """From `scsync controller` options plus the environment (webhook secret, deadline)."""
     check_interval(args.interval)
     host, port = parse_listen(args.listen)
     repo = str(args.repo)
     if "://" not in repo and not repo.startswith("git@") and os.path.isdir(repo):
         repo = os.path.abspath(repo)  # the mirror's remote must not depend on the cwd
-    return ControllerSettings(
+    return with_environment(ControllerSettings(
         repo=repo, executor_url=args.executor, branch=args.branch, folder=args.folder,
         data_dir=Path(args.data_dir), interval=args.interval, drift=args.drift,
         prune=args.prune, allow_api_name_changes=parse_allow(args.allow_api_name_change),
-        listen_host=host, listen_port=port, webhook_secret=secret_from_env(),
-        request_deadline=deadline_from_env(),
-    )
+        listen_host=host, listen_port=port,
+    ), environ)

@@ -9,7 +9,6 @@ matches live connectors by api_name and by name (see plan.py).
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from scsync.errors import ScsyncError
+from scsync.hosting import prepare_data_dir, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS managed (
@@ -42,25 +42,6 @@ class Record:
     connector_id: str
     api_name: str
     commit: str | None
-
-
-def prepare_data_dir(path: Path) -> None:
-    """Create the data folder; when it is scsync's own, keep it out of git.
-
-    It holds the local executor's API key, the state and a mirror: nothing a
-    user should commit by `git add -A`.  Its `.gitignore` (`*`, the same file
-    `scsync executor serve` writes) is created only if missing, and only in a
-    folder created here or named `.scsync`: never in a folder of the user's
-    that `--data-dir` points at (`--data-dir .` would hide the whole repository).
-    """
-    created = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # 0700 when created here, as `executor serve` does: it will hold the API key.
-    path.mkdir(mode=0o700, exist_ok=True)
-    if created or path.name == ".scsync":
-        with contextlib.suppress(FileExistsError), \
-                open(path / ".gitignore", "x", encoding="utf-8") as ignore:
-            ignore.write("*\n")
 
 
 class StateError(ScsyncError):
@@ -118,14 +99,8 @@ class State:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, _errors(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, _errors(self.path), transaction(self._db) as db:
+            yield db
 
     def records(self) -> dict[str, Record]:
         with self._lock, _errors(self.path):

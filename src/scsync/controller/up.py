@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -21,11 +22,11 @@ from typing import TextIO
 from scsync.client import Credentials, ExecutorClient, ExecutorError, RetryPolicy
 from scsync.controller.desired import DesiredReader
 from scsync.controller.server import configure_logging, serve
-from scsync.controller.settings import ControllerSettings, secret_from_env
-from scsync.controller.state import prepare_data_dir
+from scsync.controller.settings import ControllerSettings, with_environment
 from scsync.errors import ScsyncError, UsageError
 from scsync.gitsource import current_branch, open_repo
-from scsync.hosting import deadline_from_env
+from scsync.hosting import DATA_DIR, prepare_data_dir
+from scsync.manifest.discover import DEFAULT_FOLDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +35,32 @@ class UpOptions:
     port: int = 8765
     listen_port: int = 9090
     interval: float = 2.0
-    folder: str = "connectors"
+    folder: str = DEFAULT_FOLDER
+
+    def settings(self, branch: str, environ: Mapping[str, str] | None = None
+                 ) -> ControllerSettings:
+        """The controller's settings for this folder, environment included."""
+        root = self.root.resolve()
+        return with_environment(ControllerSettings(
+            repo=str(root), executor_url=self.executor_url, branch=branch,
+            folder=self.folder, data_dir=root / DATA_DIR, interval=self.interval,
+            listen_port=self.listen_port), environ)
+
+    @property
+    def executor_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 def up(options: UpOptions, out: TextIO) -> int:
     root = options.root.resolve()
     branch, first = _repository(root, options.folder)
-    data = root / ".scsync"
+    data = root / DATA_DIR
     prepare_data_dir(data)
     for port, what in ((options.port, "--port"), (options.listen_port, "--listen-port")):
         if not _free(port):
             raise UsageError(f"port {port} on 127.0.0.1 is taken (another scsync up?); "
                              f"choose another with {what}")
-    executor_url = f"http://127.0.0.1:{options.port}"
+    executor_url = options.executor_url
     log_path = data / "executor.log"
     with open(log_path, "ab") as log_file:
         child = subprocess.Popen(
@@ -56,10 +70,7 @@ def up(options: UpOptions, out: TextIO) -> int:
             cwd=root, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_healthy(child, executor_url, log_path)
-        settings = ControllerSettings(
-            repo=str(root), executor_url=executor_url, branch=branch, folder=options.folder,
-            data_dir=data, interval=options.interval, listen_port=options.listen_port,
-            webhook_secret=secret_from_env(), request_deadline=deadline_from_env())
+        settings = options.settings(branch)
 
         def banner(_settings: ControllerSettings) -> None:
             status = f"http://127.0.0.1:{options.listen_port}/status"

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scsync.errors import ConfigError
+from scsync.hosting import DATA_DIR, prepare_data_dir
 
 DELIVERY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 """Retry delays after an immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h."""
 
-STATE_DIR = ".scsync"
+STATE_DIR = DATA_DIR
 KEY_FILE = Path(STATE_DIR) / "api-key"
 """Where `serve` keeps a generated key, relative to the repo; `scsync.client` looks there too."""
+
+#: The state folder is created as the controller creates its own (0700, a `.gitignore`).
+make_state_dir = prepare_data_dir
 
 
 @dataclass(frozen=True)
@@ -190,24 +194,6 @@ def _api_key(env: Mapping[str, str], repo: Path) -> str:
         handle.write(key + "\n")
     path.chmod(0o600)
     return key
-
-
-def make_state_dir(directory: Path) -> None:
-    """Create a folder for the executor's state (key, database, run files), if missing.
-
-    A `.scsync` folder it creates gets a `.gitignore` of `*`: the folder sits in
-    the repository by default, and `git add -A` must never commit the API key.
-    """
-    if directory.is_dir():
-        return
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        directory.mkdir(mode=0o700)
-    except FileExistsError:  # created meanwhile by someone else: theirs to configure
-        return
-    if directory.name == STATE_DIR:
-        (directory / ".gitignore").write_text("# Written by scsync: local state and "
-                                              "secrets, never committed.\n*\n")
 
 
 def _valid_whsec(secret: str) -> bool:

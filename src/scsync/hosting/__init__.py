@@ -2,14 +2,16 @@
 
 Every body is capped and every request has a deadline: `BodyLimitMiddleware`
 (ASGI, 413 and 408) and `HostingConfig` (uvicorn, serving over a protocol that
-cuts slow clients off).  Both services import this package; it imports neither.
+cuts slow clients off); the data folder (`prepare_data_dir`) and SQLite
+`transaction`.  Both services import this package; it imports neither.
 """
 
 from __future__ import annotations
 
 from scsync.hosting.body import BodyLimitMiddleware
 from scsync.hosting.deadline import DEADLINE_ENV, DEFAULT_DEADLINE, deadline_from_env
+from scsync.hosting.local import DATA_DIR, prepare_data_dir, transaction
 from scsync.hosting.protocol import HostingConfig
 
-__all__ = ["DEADLINE_ENV", "DEFAULT_DEADLINE", "BodyLimitMiddleware", "HostingConfig",
-           "deadline_from_env"]
+__all__ = ["DATA_DIR", "DEADLINE_ENV", "DEFAULT_DEADLINE", "BodyLimitMiddleware",
+           "HostingConfig", "deadline_from_env", "prepare_data_dir", "transaction"]

@@ -9,6 +9,8 @@ from scsync.errors import UsageError
 
 STDIN = "-"
 SUFFIXES = (".yaml", ".yml")
+DEFAULT_FOLDER = "connectors"
+"""Where a repository keeps its manifests, unless told otherwise (every command's default)."""
 
 
 def discover(paths: Sequence[str]) -> list[str]:

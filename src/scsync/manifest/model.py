@@ -26,13 +26,16 @@ API_STATUS = {
     SETUP: "setup",
 }
 MANIFEST_STATUS = {v: k for k, v in API_STATUS.items()}
+#: the executable statuses in the executor API's spelling (what a live connector reports)
+API_EXECUTABLE = frozenset(API_STATUS[status] for status in EXECUTABLE)
 
 DEFAULT_MAX_CONCURRENT = 1
 DEFAULT_TIMEOUT_SECONDS = 3600
 
 
 def is_executable(status: str) -> bool:
-    return status in EXECUTABLE or status in ("operational", "need_attention")
+    """In either spelling: a manifest's `Operational` or a live connector's `operational`."""
+    return status in EXECUTABLE or status in API_EXECUTABLE
 
 
 @dataclass(frozen=True, slots=True)
