@@ -23,10 +23,11 @@ from typing import Any
 from scsync.client import Conflict, ExecutorClient, ExecutorError, ExecutorUnreachable, NotFound
 from scsync.controller import rules
 from scsync.controller.desired import Desired
-from scsync.controller.live import LiveConnector
+from scsync.controller.live import LiveConnector, patch_body
 from scsync.controller.plan import Action, ConnectorPlan, Plan, make_plan
 from scsync.controller.state import Record, State
 from scsync.findings import Finding, Severity
+from scsync.manifest.model import INACTIVE
 
 
 @dataclass(slots=True)
@@ -214,7 +215,7 @@ def _lookup(client: ExecutorClient, api_name: str) -> dict[str, Any] | None:
 def _prune(connector_id: str, api_name: str, client: ExecutorClient, result: ApplyResult,
            say: Log, warn: Log) -> None:
     try:
-        client.patch_connector(connector_id, {"status": "inactive"})
+        client.patch_connector(connector_id, patch_body({}, (), {"status": INACTIVE}))
     except ExecutorError as exc:
         if isinstance(exc, ExecutorUnreachable):
             result.aborted = str(exc)

@@ -22,7 +22,7 @@ from scsync.checks.schema import load_schema
 from scsync.errors import UsageError
 from scsync.findings import Finding, Severity
 from scsync.gitsource import Repository
-from scsync.manifest.discover import discover
+from scsync.manifest.discover import DEFAULT_FOLDER, discover
 from scsync.manifest.model import Connector
 
 WORK_TREE = "work tree"
@@ -56,7 +56,8 @@ class _Parsed:
 class DesiredReader:
     """Reads desired state, remembering each file's result by content for the next read."""
 
-    def __init__(self, folder: str = "connectors", schema: dict[str, Any] | None = None) -> None:
+    def __init__(self, folder: str = DEFAULT_FOLDER,
+                 schema: dict[str, Any] | None = None) -> None:
         self.folder = folder.strip("/")
         self._checker = FileChecker(schema if schema is not None else load_schema())
         self._cache: dict[tuple[str, str], _Parsed] = {}
