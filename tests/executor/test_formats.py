@@ -138,7 +138,8 @@ def test_email_rule(value: str, valid: bool) -> None:
 @pytest.mark.parametrize(("value", "valid"), [
     ("jobs", True), ("jobs/nightly", True), ("./x", True), ("a..b", True), ("...", True),
     ("/etc", False), ("\\share", False), ("C:/x", False), ("..", False), ("a/../b", False),
-    ("a/..", False), ("a\\..\\b", False), ("a\x00b", False),
+    ("a/..", False), ("a\\..\\b", False), ("a\x00b", False), ("a\tb", False),
+    ("jobs\n", False), ("my jobs", True),
 ])
 def test_working_dir_rule(value: str, valid: bool) -> None:
     assert (formats.working_dir_problem(value) is None) is valid

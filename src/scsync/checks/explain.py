@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from scsync import contract
 from scsync.findings import Finding, json_pointer
 from scsync.manifest.bounds import MAX_FINDINGS
 from scsync.manifest.loader import Document
@@ -54,6 +55,7 @@ _TYPE_NAMES = {
     "null": "empty",
 }
 
+_API_NAME = re.compile(contract.field("api_name").pattern or "")
 _EMAIL_FIELDS = {"additional_notification_email", "additional_error_notification_email"}
 
 # What a pattern means, in words, for the fields whose pattern is ours.
@@ -307,7 +309,7 @@ def _pattern_hint(field: str, value: Any) -> str | None:
         if candidate and not candidate[0].isalpha():
             candidate = "c_" + candidate
         candidate = candidate[:64]
-        if re.fullmatch(r"[a-z][a-z0-9_]{1,63}", candidate) and candidate != value:
+        if _API_NAME.fullmatch(candidate) and candidate != value:
             return f"for example '{candidate}'"
         return None
     if field in _EMAIL_FIELDS and value.count("@") > 1:

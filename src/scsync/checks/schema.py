@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scsync.checks.explain import fast_finding, to_findings
+from scsync.contract import SCHEMA_RESOURCE, bundled_schema_text
 from scsync.errors import SchemaLoadError
 from scsync.findings import Finding, json_pointer
 from scsync.manifest.loader import Document
@@ -24,10 +24,8 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
-SCHEMA_RESOURCE = "smartconnector.schema.json"
-
-def bundled_schema_text() -> str:
-    return resources.files("scsync.schemas").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+# The bundled schema is the contract's (scsync.contract reads it for the executor too).
+__all__ = ["SCHEMA_RESOURCE", "SchemaChecker", "bundled_schema_text", "load_schema"]
 
 
 def load_schema(path: str | None = None) -> dict[str, Any]:

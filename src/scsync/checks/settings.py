@@ -11,13 +11,14 @@ import os
 import re
 from collections.abc import Callable, Iterator
 
+from scsync import contract
 from scsync.findings import Finding
 from scsync.manifest.loader import Document
 from scsync.manifest.model import EXECUTABLE, STATUSES
 from scsync.rules import RULES
 
 MIN_DESCRIPTION = 20
-API_NAME = re.compile(r"[a-z][a-z0-9_]{1,63}")
+API_NAME = re.compile(contract.field("api_name").pattern or "")
 
 Check = Callable[[Document], Iterator[Finding]]
 

@@ -1,4 +1,4 @@
-"""Request bodies and their field rules, which mirror the manifest schema.
+"""Request bodies, their field rules taken from the manifest schema (scsync.contract).
 
 Models are strict (no "3" for 3, no 1 for true) and refuse unknown fields, so
 a typo in a field name is an error rather than a silently ignored setting.
@@ -24,6 +24,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from scsync import contract
 from scsync.executor import formats
 
 UPDATABLE_STATUSES = ("operational", "inactive")
@@ -125,34 +126,67 @@ def _whole(value: object) -> object:
     return value
 
 
-def _string(**schema: object) -> WithJsonSchema:
-    """The published schema of a field checked by a validator here rather than by pydantic."""
-    return WithJsonSchema({"type": "string", **schema})
+# Every limit below is the manifest schema's (scsync.contract): what `validate`
+# accepts is what the API accepts, and a limit changes in the schema alone.
+_API_NAME = contract.field("api_name")
+_NAME = contract.field("name")
+_DESCRIPTION = contract.field("description")
+_LIMIT = contract.field("max_concurrent_executions")
+_COMMAND = contract.field("job.command")
+_TIMEOUT = contract.field("job.timeout_seconds")
+_ENV = contract.field("job.env")
+_WORKING_DIR = contract.field("job.working_dir")
 
 
-ApiName = Annotated[str, StringConstraints(pattern=formats.API_NAME_PATTERN)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_not_blank),
-                 _string(minLength=1, maxLength=255, pattern=formats.VISIBLE_PATTERN)]
-Description = Annotated[str, StringConstraints(max_length=2000)]
+def _part(rule: contract.Field | None) -> contract.Field:
+    if rule is None:  # pragma: no cover - a packaging bug
+        raise AssertionError("the manifest schema lost a rule the executor checks")
+    return rule
+
+
+def _lengths(rule: contract.Field) -> StringConstraints:
+    return StringConstraints(min_length=rule.min_length, max_length=rule.max_length)
+
+
+def _range(rule: contract.Field) -> Any:
+    return Field(ge=rule.minimum, le=rule.maximum)
+
+
+def _published(rule: contract.Field) -> WithJsonSchema:
+    """The schema of a field checked by a validator here rather than by pydantic: the manifest's."""
+    schema = {"type": "string", "minLength": rule.min_length, "maxLength": rule.max_length,
+              "pattern": rule.pattern}
+    return WithJsonSchema({k: v for k, v in schema.items() if v is not None})
+
+
+_ENV_VALUE = _part(_ENV.values)
+_ARGUMENT = _part(_COMMAND.items)
+
+ApiName = Annotated[str, StringConstraints(min_length=_API_NAME.min_length,
+                                           max_length=_API_NAME.max_length,
+                                           pattern=_API_NAME.pattern)]
+Name = Annotated[str, _lengths(_NAME), AfterValidator(_not_blank), _published(_NAME)]
+Description = Annotated[str, _lengths(_DESCRIPTION)]
 Email = Annotated[str, AfterValidator(_single_email),
-                  _string(maxLength=formats.EMAIL_MAX, pattern=formats.EMAIL_PATTERN)]
+                  _published(contract.field("additional_notification_email"))]
 WebhookUrl = Annotated[str, StringConstraints(max_length=formats.WEBHOOK_URL_MAX),
                        AfterValidator(_webhook_url),
-                       _string(maxLength=formats.WEBHOOK_URL_MAX,
-                               pattern=formats.WEBHOOK_URL_PATTERN)]
+                       _published(contract.field("execution_ended_webhook_url"))]
 Whole = BeforeValidator(_whole)
-Limit = Annotated[int, Field(ge=0, le=100), Whole]
+Limit = Annotated[int, _range(_LIMIT), Whole]
 EnvName = Annotated[str, StringConstraints(pattern=formats.ENV_NAME_PATTERN)]
-EnvValue = Annotated[str, StringConstraints(max_length=32768)]
+EnvValue = Annotated[str, _lengths(_ENV_VALUE)]
 # pydantic would publish the key rule as patternProperties, which lets any other key through.
-Env = Annotated[dict[EnvName, EnvValue], Field(max_length=500), WithJsonSchema({
-    "type": "object", "maxProperties": 500,
+Env = Annotated[dict[EnvName, EnvValue], Field(max_length=_ENV.max_properties), WithJsonSchema({
+    "type": "object", "maxProperties": _ENV.max_properties,
     "propertyNames": {"pattern": formats.ENV_NAME_PATTERN},
-    "additionalProperties": {"type": "string", "maxLength": 32768}})]
-Argument = Annotated[str, StringConstraints(min_length=1, max_length=32768)]
-WorkingDir = Annotated[str, StringConstraints(min_length=1, max_length=1024),
-                       AfterValidator(_relative_inside),
-                       _string(minLength=1, maxLength=1024, pattern=formats.WORKING_DIR_PATTERN)]
+    "additionalProperties": {"type": "string", "maxLength": _ENV_VALUE.max_length}})]
+Argument = Annotated[str, _lengths(_ARGUMENT)]
+Command = Annotated[list[Argument], Field(min_length=_COMMAND.min_items,
+                                          max_length=_COMMAND.max_items)]
+Timeout = Annotated[int, _range(_TIMEOUT), Whole]
+WorkingDir = Annotated[str, _lengths(_WORKING_DIR), AfterValidator(_relative_inside),
+                       _published(_WORKING_DIR)]
 # What an update may set; the route answers the other statuses with Kizen's own 400.
 UpdateStatus = Annotated[Status, WithJsonSchema({"type": "string",
                                                  "enum": list(UPDATABLE_STATUSES)})]
@@ -164,8 +198,8 @@ class _Body(BaseModel):
 
 
 class Job(_Body):
-    command: Annotated[list[Argument], Field(min_length=1, max_length=1000)]
-    timeout_seconds: Annotated[int, Field(ge=1, le=86400), Whole] = 3600
+    command: Command
+    timeout_seconds: Timeout = _TIMEOUT.default
     env: Env = Field(default_factory=dict)
     working_dir: WorkingDir | None = None
 
@@ -175,7 +209,7 @@ class ConnectorCreate(_Body):
     name: Name
     description: Description = ""
     status: Status = "setup"
-    max_concurrent_executions: Limit = 1
+    max_concurrent_executions: Limit = _LIMIT.default
     create_only: bool = False
     additional_notification_email: Email | None = None
     additional_error_notification_email: Email | None = None
