@@ -253,9 +253,10 @@ class Store(OutboxQueries):
             candidates = db.execute(
                 "SELECT c.id, c.max_concurrent_executions - (SELECT count(*) FROM executions r"
                 "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
-                " FROM connectors c WHERE c.status IN (?, ?) AND EXISTS (SELECT 1 FROM executions q"
+                " FROM connectors c WHERE c.status IN (SELECT value FROM json_each(?))"
+                " AND EXISTS (SELECT 1 FROM executions q"
                 "  WHERE q.connector_id = c.id AND q.status = 'queued')",
-                sorted(EXECUTABLE),
+                (json.dumps(sorted(EXECUTABLE)),),
             ).fetchall()
             for candidate in candidates:
                 if candidate["free"] <= 0:
