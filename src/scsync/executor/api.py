@@ -147,7 +147,7 @@ async def list_connectors(
     search: Annotated[str | None, Query(max_length=255)] = None,
     page: Page = 1, page_size: PageSize = 50,
 ) -> dict[str, Any]:
-    total, rows = executor.store.list_connectors(
+    total, rows = executor.connectors(
         status=status, search=search, offset=(page - 1) * page_size, limit=page_size)
     return page_of(request, total, page, page_size, [connector_view(r) for r in rows])
 
@@ -190,8 +190,8 @@ async def list_executions(
     status: ExecutionStatus | None = None, page: Page = 1, page_size: PageSize = 50,
 ) -> dict[str, Any]:
     connector = executor.connector(c)
-    total, rows = executor.store.list_executions(
-        connector.id, status=status, offset=(page - 1) * page_size, limit=page_size)
+    total, rows = executor.executions(
+        connector, status=status, offset=(page - 1) * page_size, limit=page_size)
     queue = Queue(executor, connector)
     results = [execution_view(executor, r, connector, queue=queue) for r in rows]
     return page_of(request, total, page, page_size, results)

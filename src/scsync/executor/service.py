@@ -1,8 +1,7 @@
 """One running executor: its parts (store, scheduler, delivery worker) and what the API asks.
 
-The routes (api.py) call the methods below and nothing else; these look the
-records up and apply the rules of domain.py, raising a `Refusal` for what those
-rules refuse.
+The routes (api.py) make every lookup and change through the methods below,
+which apply the rules of domain.py and raise a `Refusal` for what they refuse.
 """
 
 from __future__ import annotations
@@ -69,6 +68,18 @@ class Executor:
         if (file := self.store.get_file(file_id)) is None:
             raise NotFound("File not found.")
         return file
+
+    def connectors(self, *, status: str | None, search: str | None, offset: int,
+                   limit: int) -> tuple[int, list[Connector]]:
+        """One page of connectors, and how many match in all."""
+        return self.store.list_connectors(status=status, search=search, offset=offset,
+                                          limit=limit)
+
+    def executions(self, connector: Connector, *, status: str | None, offset: int,
+                   limit: int) -> tuple[int, list[Execution]]:
+        """One page of a connector's executions, newest first, and how many match in all."""
+        return self.store.list_executions(connector.id, status=status, offset=offset,
+                                          limit=limit)
 
     def create_connector(self, fields: ConnectorSettings) -> Connector:
         try:
