@@ -117,7 +117,9 @@ async def _one_value_each(request: Request) -> None:
             for key in repeated])
 
 
-def _executor(request: Request) -> Executor:
+async def _executor(request: Request) -> Executor:
+    """The running executor. `async`, as the routes are: FastAPI would run a plain
+    function in a worker thread, a thread hop per request (it doubled a trigger's cost)."""
     executor: Executor = request.app.state.executor
     return executor
 
@@ -192,8 +194,8 @@ async def list_executions(
     connector = executor.connector(c)
     total, rows = executor.executions(
         connector, status=status, offset=(page - 1) * page_size, limit=page_size)
-    queue = Queue(executor, connector)
-    results = [execution_view(executor, r, connector, queue=queue) for r in rows]
+    queue, base = Queue(executor, connector), executor.settings.base_url
+    results = [execution_view(executor, r, connector, base, queue=queue) for r in rows]
     return page_of(request, total, page, page_size, results)
 
 
@@ -202,7 +204,7 @@ async def list_executions(
 async def get_execution(executor: Service, c: ConnectorRef, eid: uuid.UUID) -> dict[str, Any]:
     connector = executor.connector(c)
     return execution_view(executor, executor.execution(connector, str(eid)), connector,
-                          detail=True)
+                          executor.settings.base_url, detail=True)
 
 
 @routes.post("/api/smart-connectors/{c}/executions/{eid}/cancel",
@@ -210,7 +212,8 @@ async def get_execution(executor: Service, c: ConnectorRef, eid: uuid.UUID) -> d
 async def cancel_execution(executor: Service, c: ConnectorRef, eid: uuid.UUID,
                            user: UserId = None) -> dict[str, Any]:
     connector, ended = executor.cancel(c, str(eid), user)
-    return execution_view(executor, ended, connector, detail=True)
+    return execution_view(executor, ended, connector, executor.settings.base_url,
+                          detail=True)
 
 
 @routes.get("/api/files/{file_id}/download", response_class=Response, responses={

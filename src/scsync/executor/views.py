@@ -151,12 +151,12 @@ class Queue:
 
 
 def execution_view(executor: Executor, execution: Execution, connector: Connector,
-                   *, detail: bool = False, queue: Queue | None = None) -> dict[str, Any]:
+                   base_url: str, *, detail: bool = False,
+                   queue: Queue | None = None) -> dict[str, Any]:
     reason = execution.reason
     if execution.status == "queued":
         reason = (queue or Queue(executor, connector)).reason(execution.id)
     file_id = execution.report_file_id
-    base_url = executor.settings.base_url
     view: dict[str, Any] = {
         "id": execution.id,
         "connector_id": execution.connector_id,
