@@ -14,25 +14,17 @@ import contextlib
 import logging
 
 from scsync.executor import outbox
+from scsync.executor.domain import cancel_reason
 from scsync.executor.metrics import ExecutorMetrics
 from scsync.executor.outbox import DeliveryWorker
+from scsync.executor.records import Connector, Ending, Execution, JobProcess
 from scsync.executor.runner import JobResult, JobRunner, interrupted, kill_orphan
 from scsync.executor.settings import ExecutorSettings
-from scsync.executor.store import (
-    EXECUTABLE,
-    Ending,
-    JobProcess,
-    Row,
-    Store,
-    new_id,
-    now_iso,
-    parse_iso,
-)
+from scsync.executor.store import Store, now_iso, parse_iso
 
 log = logging.getLogger("scsync.executor.admission")
 
 _SAFETY_TICK_SECONDS = 1.0
-_STATUS_WORDS = {"setup": "in setup", "inactive": "inactive"}
 
 
 class Scheduler:
@@ -65,20 +57,21 @@ class Scheduler:
             log.exception("admission failed; retrying on the next wake-up")
 
     def admit_now(self) -> int:
-        connectors: dict[str, Row] = {}
+        connectors: dict[str, Connector] = {}
 
-        def spawn(execution: Row) -> JobProcess | None:
-            cid = execution["connector_id"]
+        def spawn(execution: Execution) -> JobProcess | None:
+            cid = execution.connector_id
             if cid not in connectors:
                 found = self._store.get_connector(cid)
                 assert found is not None, "executions reference their connector"
                 connectors[cid] = found
-            waited = parse_iso(execution["started_at"]) - parse_iso(execution["created"])
+            assert execution.started_at is not None, "admitted executions have started"
+            waited = parse_iso(execution.started_at) - parse_iso(execution.created)
             self._metrics.admission_latency.observe(waited.total_seconds())
             try:
                 return self.runner.start(execution, connectors[cid])
             except Exception as exc:  # raising would roll back jobs already started
-                log.exception("cannot start execution %s", execution["id"])
+                log.exception("cannot start execution %s", execution.id)
                 self.runner.end_unstarted(execution, connectors[cid],
                                           f"job cannot start: internal error: {exc}")
                 return None
@@ -91,19 +84,16 @@ class Scheduler:
         for execution in stale:
             if kill_orphan(execution):
                 log.warning("killed the leftover job of interrupted execution %s",
-                            execution["id"])
-            connector = self._store.get_connector(execution["connector_id"])
+                            execution.id)
+            connector = self._store.get_connector(execution.connector_id)
             assert connector is not None
             self._job_ended(interrupted(execution, connector))
         return len(stale)
 
-    def cancel(self, execution: Row, connector: Row, user: str | None) -> bool:
-        ended_at = now_iso()
-        reason = f"cancelled by {user}" if user else "cancelled"
-        notes = outbox.plan(execution, connector, self._settings, status="cancelled",
-                            ended_at=ended_at, exit_code=None, reason=reason,
-                            record_counts=None, report_file_id=None)
-        if not self._store.cancel(execution["id"], reason, ended_at, notes):
+    def cancel(self, execution: Execution, connector: Connector, user: str | None) -> bool:
+        ending = Ending("cancelled", cancel_reason(user), now_iso())
+        notes = outbox.plan(execution, connector, self._settings, ending)
+        if not self._store.cancel(execution.id, ending, notes):
             return False
         self._metrics.finished.labels("cancelled").inc()
         self._deliveries.wake()
@@ -114,32 +104,13 @@ class Scheduler:
         await self.runner.stop_all("interrupted")
 
     def _job_ended(self, result: JobResult) -> None:
-        execution, connector = result.execution, result.connector
-        file_id = new_id()
-        notes = outbox.plan(execution, connector, self._settings, status=result.status,
-                            ended_at=result.ended_at, exit_code=result.exit_code,
-                            reason=result.reason, record_counts=result.record_counts,
-                            report_file_id=file_id)
-        ending = Ending(result.status, result.reason, result.exit_code, result.record_counts,
-                        result.ended_at, file_id, result.report)
-        if self._store.finish(execution["id"], ending, notes):
-            self._metrics.finished.labels(result.status).inc()
+        execution, ending = result.execution, result.ending
+        notes = outbox.plan(execution, result.connector, self._settings, ending)
+        if self._store.finish(execution.id, ending, notes):
+            self._metrics.finished.labels(ending.status).inc()
             self._deliveries.wake()
         if self._admit_on_end:
             # Hand the freed slot over in this very callback: a wake-up would wait
             # behind every HTTP request already queued on the loop.
             self._admit_safely()
 
-
-def waiting_reason(connector: Row, position: int, running: int) -> str:
-    """Why a queued execution has not started, in words a user can act on."""
-    status = connector["status"]
-    if status not in EXECUTABLE:
-        return f"waiting: connector is {_STATUS_WORDS.get(status, status)}"
-    limit = connector["max_concurrent_executions"]
-    if limit == 0:
-        return "waiting: max_concurrent_executions is 0"
-    if running >= limit:
-        return (f"waiting: {running} of {limit} slots busy "
-                f"(position {position} in the queue)")
-    return f"waiting: starting (position {position} in the queue)"

@@ -30,9 +30,10 @@ import requests
 from scsync import __version__
 from scsync.client import parse_retry_after
 from scsync.executor.models import webhook_url_problem
+from scsync.executor.records import Connector, Delivery, Ending, Execution, Notification
 from scsync.executor.settings import ExecutorSettings, Secret
 from scsync.executor.ssrf import find_refusal, guarded_session
-from scsync.executor.store import Notification, Row, Store, parse_iso
+from scsync.executor.store import Store, parse_iso
 
 log = logging.getLogger("scsync.executor.outbox")
 
@@ -47,47 +48,46 @@ class Outcome:
     retry_after: float | None = None
 
 
-def plan(execution: Row, connector: Row, settings: ExecutorSettings, *, status: str,
-         ended_at: str, exit_code: int | None, reason: str | None,
-         record_counts: dict[str, int] | None, report_file_id: str | None) -> list[Notification]:
+def plan(execution: Execution, connector: Connector, settings: ExecutorSettings,
+         ending: Ending) -> list[Notification]:
     """The outbox rows for one ending, in the order a reader would expect them."""
-    report_url = (f"{settings.base_url}/api/files/{report_file_id}/download"
-                  if report_file_id else None)
-    started_at = execution.get("started_at")
-    duration = ((parse_iso(ended_at) - parse_iso(started_at)).total_seconds()
+    report_url = (f"{settings.base_url}/api/files/{ending.report.file_id}/download"
+                  if ending.report else None)
+    started_at = execution.started_at
+    duration = ((parse_iso(ending.ended_at) - parse_iso(started_at)).total_seconds()
                 if started_at else None)
     payload = {
-        "execution_id": execution["id"],
-        "api_name": connector["api_name"],
-        "connector_id": connector["id"],
-        "status": status,
+        "execution_id": execution.id,
+        "api_name": connector.api_name,
+        "connector_id": connector.id,
+        "status": ending.status,
         "started_at": started_at,
-        "ended_at": ended_at,
-        "initiated_by": execution.get("initiated_by"),
-        "diff_check": bool(execution["diff_check"]),
-        "is_dry_run": bool(execution["is_dry_run"]),
-        "record_counts": record_counts,
+        "ended_at": ending.ended_at,
+        "initiated_by": execution.initiated_by,
+        "diff_check": execution.diff_check,
+        "is_dry_run": execution.is_dry_run,
+        "record_counts": ending.record_counts,
         "report_url": report_url,
         "metadata": {
             "duration_seconds": duration,
-            "exit_code": exit_code,
-            "reason": reason,
-            "attempt": execution.get("attempt", 1),
+            "exit_code": ending.exit_code,
+            "reason": ending.reason,
+            "attempt": execution.attempt,
             "executor_version": __version__,
         },
     }
     recipients: list[str] = []
     for address, wanted in (
-        (execution.get("initiator_email"), True),
-        (connector.get("additional_notification_email"), True),
-        (connector.get("additional_error_notification_email"), status == "error"),
+        (execution.initiator_email, True),
+        (connector.additional_notification_email, True),
+        (connector.additional_error_notification_email, ending.status == "error"),
     ):
         if address and wanted and address.lower() not in {r.lower() for r in recipients}:
             recipients.append(address)
     notes = [_email(to, payload, settings) for to in recipients]
-    if url := connector.get("execution_ended_webhook_url"):
+    if url := connector.execution_ended_webhook_url:
         notes.append(Notification(
-            "webhook", url, {"id": f"msg_{execution['id'].replace('-', '')}", "body": payload},
+            "webhook", url, {"id": f"msg_{execution.id.replace('-', '')}", "body": payload},
         ))
     return notes
 
@@ -145,10 +145,10 @@ class Sender:
     def close(self) -> None:
         self._session.close()
 
-    def send(self, row: Row) -> Outcome:
-        if row["kind"] == "webhook":
-            return self._webhook(row["target"], row["payload"])
-        return self._email(row["payload"])
+    def send(self, row: Delivery) -> Outcome:
+        if row.kind == "webhook":
+            return self._webhook(row.target, row.payload)
+        return self._email(row.payload)
 
     def _webhook(self, url: str, payload: dict[str, Any]) -> Outcome:
         if (problem := webhook_url_problem(url)) is not None:
@@ -186,7 +186,7 @@ class Sender:
             return Outcome(False, f"HTTP {code}", permanent=not retryable,
                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
 
-    def _email(self, message: dict[str, str]) -> Outcome:
+    def _email(self, message: dict[str, Any]) -> Outcome:
         settings = self._settings
         assert settings.smtp_host is not None
         email = EmailMessage()
@@ -241,7 +241,7 @@ class DeliveryWorker:
                 if free > 0:
                     for row in self._store.due_deliveries(time.time(), free,
                                                           sorted(self._in_flight)):
-                        self._in_flight.add(row["id"])
+                        self._in_flight.add(row.id)
                         task = asyncio.create_task(self._deliver(row))
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
@@ -257,24 +257,24 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
 
-    async def _deliver(self, row: Row) -> None:
+    async def _deliver(self, row: Delivery) -> None:
         try:
             outcome = await asyncio.to_thread(self._sender.send, row)
         except Exception:  # a bug in a sender must not kill the worker
-            log.exception("delivery %s failed unexpectedly", row["id"])
+            log.exception("delivery %s failed unexpectedly", row.id)
             outcome = Outcome(False, "internal error while sending")
-        attempts = row["attempts"] + 1
+        attempts = row.attempts + 1
         retry_at: float | None = None
         if not outcome.ok and not outcome.permanent:
             delay = self._delay(attempts, outcome.retry_after)
             retry_at = None if delay is None else time.time() + delay
-        self._store.record_attempt(row["id"], ok=outcome.ok, detail=outcome.detail,
+        self._store.record_attempt(row.id, ok=outcome.ok, detail=outcome.detail,
                                    retry_at=retry_at)
-        self._on_attempt(row["kind"], outcome.ok)
+        self._on_attempt(row.kind, outcome.ok)
         if not outcome.ok:
-            log.warning("%s delivery %s attempt %d: %s%s", row["kind"], row["id"], attempts,
+            log.warning("%s delivery %s attempt %d: %s%s", row.kind, row.id, attempts,
                         outcome.detail, "" if retry_at else " (giving up)")
-        self._in_flight.discard(row["id"])
+        self._in_flight.discard(row.id)
         self.wake()
 
     def _delay(self, attempts: int, retry_after: float | None) -> float | None:

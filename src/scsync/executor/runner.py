@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scsync.executor.records import Connector, Ending, Execution, JobProcess, Report
 from scsync.executor.settings import ExecutorSettings
-from scsync.executor.store import JobProcess, Row, now_iso
+from scsync.executor.store import new_id, now_iso
 
 log = logging.getLogger("scsync.executor.runner")
 
@@ -41,22 +42,17 @@ _WITHHELD_ENV = ("SCSYNC_API_KEY", "SCSYNC_API_KEY_FILE", "SCSYNC_WEBHOOK_SECRET
 
 @dataclass(frozen=True, slots=True)
 class JobResult:
-    """What a finished job tells the scheduler; `report` is the output report's bytes."""
+    """What a finished job tells the scheduler: which execution, and how it ended."""
 
-    execution: Row
-    connector: Row
-    status: str
-    reason: str | None
-    exit_code: int | None
-    record_counts: dict[str, int] | None
-    ended_at: str
-    report: bytes
+    execution: Execution
+    connector: Connector
+    ending: Ending
 
 
 @dataclass
 class _Run:
-    execution: Row
-    connector: Row
+    execution: Execution
+    connector: Connector
     process: subprocess.Popen[bytes]
     pidfd: int
     out_fd: int
@@ -79,9 +75,9 @@ class JobRunner:
     def active(self) -> int:
         return len(self._runs)
 
-    def start(self, execution: Row, connector: Row) -> JobProcess | None:
+    def start(self, execution: Execution, connector: Connector) -> JobProcess | None:
         """Spawn the job; a job that cannot start ends at once as `error`."""
-        job = connector.get("job")
+        job = connector.job
         if not job or not job.get("command"):
             self.end_unstarted(execution, connector, "no job defined")
             return None
@@ -90,15 +86,15 @@ class JobRunner:
         except ValueError as exc:
             self.end_unstarted(execution, connector, f"job cannot start: {exc}")
             return None
-        result_file = self._settings.runs_dir / f"{execution['id']}.json"
+        result_file = self._settings.runs_dir / f"{execution.id}.json"
         _discard(result_file)
         env = {k: v for k, v in os.environ.items() if k not in _WITHHELD_ENV}
         env |= job.get("env") or {}
         env |= {
-            "SCSYNC_EXECUTION_ID": execution["id"],
-            "SCSYNC_API_NAME": connector["api_name"],
-            "SCSYNC_DIFF_CHECK": "true" if execution["diff_check"] else "false",
-            "SCSYNC_DRY_RUN": "true" if execution["is_dry_run"] else "false",
+            "SCSYNC_EXECUTION_ID": execution.id,
+            "SCSYNC_API_NAME": connector.api_name,
+            "SCSYNC_DIFF_CHECK": "true" if execution.diff_check else "false",
+            "SCSYNC_DRY_RUN": "true" if execution.is_dry_run else "false",
             "SCSYNC_RESULT_FILE": str(result_file),
         }
         try:
@@ -123,7 +119,7 @@ class JobRunner:
             self.end_unstarted(execution, connector, f"job cannot start: {exc.strerror}")
             return None
         run = _Run(execution, connector, process, pidfd, out_fd, result_file)
-        self._runs[execution["id"]] = run
+        self._runs[execution.id] = run
         loop = asyncio.get_running_loop()
         loop.add_reader(out_fd, self._read, run)
         loop.add_reader(run.pidfd, self._exited, run)
@@ -152,7 +148,7 @@ class JobRunner:
         return cwd
 
     def _stop(self, run: _Run, reason: str) -> None:
-        if run.stop_reason is not None or run.execution["id"] not in self._runs:
+        if run.stop_reason is not None or run.execution.id not in self._runs:
             return
         run.stop_reason = reason
         _killpg(run.process.pid, signal.SIGTERM)
@@ -201,13 +197,13 @@ class JobRunner:
         loop.remove_reader(run.out_fd)
         assert run.process.stdout is not None
         run.process.stdout.close()
-        del self._runs[run.execution["id"]]
+        del self._runs[run.execution.id]
         try:
             result = self._result(run, returncode)
         except Exception as exc:
             # Whatever the job left behind, its ending must be recorded: an execution
             # left `running` would hold its slot until a restart.
-            log.exception("cannot assess the ending of execution %s", run.execution["id"])
+            log.exception("cannot assess the ending of execution %s", run.execution.id)
             result = _result(run.execution, run.connector, "error",
                              f"internal error: {type(exc).__name__}: {exc}", returncode, None,
                              _output(run).decode("utf-8", "replace"), run.dropped)
@@ -231,7 +227,7 @@ class JobRunner:
         return _result(run.execution, run.connector, status, reason, returncode, counts,
                        _output(run).decode("utf-8", "replace"), run.dropped)
 
-    def end_unstarted(self, execution: Row, connector: Row, reason: str) -> None:
+    def end_unstarted(self, execution: Execution, connector: Connector, reason: str) -> None:
         asyncio.get_running_loop().call_soon(
             self._on_end, _result(execution, connector, "error", reason, None, None, "", 0))
 
@@ -262,23 +258,24 @@ def _discard(path: Path) -> None:
         log.warning("cannot remove the result path %s: %s", path, exc.strerror)
 
 
-def interrupted(execution: Row, connector: Row) -> JobResult:
+def interrupted(execution: Execution, connector: Connector) -> JobResult:
     """The ending of an execution whose executor died while it ran."""
     return _result(execution, connector, "error", "interrupted", None, None, "", 0)
 
 
-def _result(execution: Row, connector: Row, status: str, reason: str | None,
+def _result(execution: Execution, connector: Connector, status: str, reason: str | None,
             exit_code: int | None, counts: dict[str, int] | None, output: str,
             dropped: int) -> JobResult:
     ended_at = now_iso()
     report: dict[str, Any] = {
-        "execution_id": execution["id"], "api_name": connector["api_name"], "status": status,
+        "execution_id": execution.id, "api_name": connector.api_name, "status": status,
         "reason": reason, "exit_code": exit_code, "record_counts": counts,
-        "started_at": execution.get("started_at"), "ended_at": ended_at,
+        "started_at": execution.started_at, "ended_at": ended_at,
         "output": output, "output_dropped_bytes": dropped,
     }
-    return JobResult(execution, connector, status, reason, exit_code, counts, ended_at,
-                     json.dumps(report, indent=2).encode())
+    ending = Ending(status, reason, ended_at, exit_code, counts,
+                    Report(new_id(), json.dumps(report, indent=2).encode()))
+    return JobResult(execution, connector, ending)
 
 
 def _read_counts(path: Path) -> tuple[dict[str, int] | None, str | None]:
@@ -349,7 +346,7 @@ def process_start_time(pid: int) -> int | None:
         return None
 
 
-def kill_orphan(execution: Row) -> bool:
+def kill_orphan(execution: Execution) -> bool:
     """After a crash: kill the job group left behind, and wait until its leader is gone.
 
     Only when the recorded pid still belongs to the job: the same start time
@@ -357,8 +354,8 @@ def kill_orphan(execution: Row) -> bool:
     the check pins the process, so the pid cannot be reused between the check
     and the kill.
     """
-    pid, start_time = execution.get("pid"), execution.get("pid_start_time")
-    pgid = execution.get("pgid") or pid
+    pid, start_time = execution.pid, execution.pid_start_time
+    pgid = execution.pgid or pid
     if not pid or start_time is None or not pgid:
         return False
     try:

@@ -1,4 +1,8 @@
-"""One running executor: the store, the scheduler, the delivery worker, their lifecycle."""
+"""One running executor: its parts (store, scheduler, delivery worker) and what the API asks.
+
+The routes (api.py) make every lookup and change through the methods below,
+which apply the rules of domain.py and raise a `Refusal` for what they refuse.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,15 @@ import asyncio
 import contextlib
 import logging
 
+from scsync.executor import domain
 from scsync.executor.admission import Scheduler
+from scsync.executor.domain import Conflict, NotFound
 from scsync.executor.metrics import ExecutorMetrics
+from scsync.executor.models import is_single_email
 from scsync.executor.outbox import DeliveryWorker
+from scsync.executor.records import Connector, ConnectorSettings, Execution, StoredFile
 from scsync.executor.settings import ExecutorSettings
-from scsync.executor.store import Store
+from scsync.executor.store import ApiNameTaken, Store
 
 log = logging.getLogger("scsync.executor")
 
@@ -43,6 +51,75 @@ class Executor:
         await self.deliveries.stop()
         await _cancel(deliveries)
         self.store.close()
+
+    # -- what the API asks ----------------------------------------------------
+
+    def connector(self, ref: str) -> Connector:
+        if (connector := self.store.get_connector(ref)) is None:
+            raise NotFound(f"SmartConnector {ref!r} not found.")
+        return connector
+
+    def execution(self, connector: Connector, execution_id: str) -> Execution:
+        if (execution := self.store.get_execution(execution_id, connector.id)) is None:
+            raise NotFound(f"Execution {execution_id} not found on {connector.api_name!r}.")
+        return execution
+
+    def report_file(self, file_id: str) -> StoredFile:
+        if (file := self.store.get_file(file_id)) is None:
+            raise NotFound("File not found.")
+        return file
+
+    def connectors(self, *, status: str | None, search: str | None, offset: int,
+                   limit: int) -> tuple[int, list[Connector]]:
+        """One page of connectors, and how many match in all."""
+        return self.store.list_connectors(status=status, search=search, offset=offset,
+                                          limit=limit)
+
+    def executions(self, connector: Connector, *, status: str | None, offset: int,
+                   limit: int) -> tuple[int, list[Execution]]:
+        """One page of a connector's executions, newest first, and how many match in all."""
+        return self.store.list_executions(connector.id, status=status, offset=offset,
+                                          limit=limit)
+
+    def create_connector(self, fields: ConnectorSettings) -> Connector:
+        try:
+            return self.store.create_connector(fields)
+        except ApiNameTaken as exc:
+            raise Conflict(f"api_name {fields['api_name']!r} is already taken.") from exc
+
+    def update_connector(self, ref: str, changes: ConnectorSettings, *,
+                         force_api_name_change: bool) -> Connector:
+        connector = self.connector(ref)
+        domain.check_update(connector, changes, force_api_name_change=force_api_name_change)
+        try:
+            updated = self.store.update_connector(connector.id, changes)
+        except ApiNameTaken as exc:
+            raise Conflict(f"api_name {changes.get('api_name')!r} is already taken.") from exc
+        # A higher limit or an executable status may free slots: admit now, not on a tick.
+        self.scheduler.wake()
+        return updated
+
+    def trigger(self, ref: str, *, user: str | None, is_dry_run: bool,
+                diff_check: bool) -> str:
+        """Queue an execution of the connector; its id. A single email address is also told."""
+        connector = self.connector(ref)
+        execution_id = self.store.enqueue(
+            connector.id, initiated_by=user or None,
+            initiator_email=user if user and is_single_email(user) else None,
+            is_dry_run=is_dry_run, diff_check=diff_check,
+        )
+        self.scheduler.wake()
+        return execution_id
+
+    def cancel(self, ref: str, execution_id: str,
+               user: str | None) -> tuple[Connector, Execution]:
+        """End a queued execution as cancelled; the connector and the ended execution."""
+        connector = self.connector(ref)
+        execution = self.execution(connector, execution_id)
+        if not self.scheduler.cancel(execution, connector, user):
+            current = self.execution(connector, execution_id)
+            raise Conflict(domain.cancel_refusal(current.status))
+        return connector, self.execution(connector, execution_id)
 
     def _count_attempt(self, kind: str, ok: bool) -> None:
         self.metrics.deliveries.labels(kind, "ok" if ok else "failed").inc()

@@ -19,20 +19,27 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scsync.errors import ScsyncError
+from scsync.executor.domain import EXECUTABLE
+from scsync.executor.records import (
+    Connector,
+    ConnectorSettings,
+    Ending,
+    Execution,
+    JobProcess,
+    Notification,
+    Row,
+    StoredFile,
+)
 from scsync.executor.schema import MIGRATIONS
 from scsync.executor.settings import make_state_dir
-from scsync.executor.store_outbox import Notification as Notification
 from scsync.executor.store_outbox import OutboxQueries
-from scsync.executor.store_outbox import Row as Row
 from scsync.executor.store_outbox import now_iso as now_iso
-
-EXECUTABLE = ("operational", "need_attention")
 
 
 class StoreError(ScsyncError):
@@ -49,29 +56,6 @@ def new_id() -> str:
 
 def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-@dataclass(frozen=True, slots=True)
-class Ending:
-    """How an execution ended, everything `finish` writes in its one transaction."""
-
-    status: str
-    reason: str | None
-    exit_code: int | None
-    record_counts: dict[str, int] | None
-    ended_at: str
-    report_file_id: str
-    report: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class JobProcess:
-    """A started job's process, as a restart needs it to find and stop a leftover job."""
-
-    pid: int
-    start_time: int | None
-    """Clock ticks after boot (/proc/<pid>/stat field 22): tells the job from a reused pid."""
-    pgid: int
 
 
 class Store(OutboxQueries):
@@ -127,7 +111,7 @@ class Store(OutboxQueries):
 
     # -- connectors ---------------------------------------------------------
 
-    def get_connector(self, ref: str) -> Row | None:
+    def get_connector(self, ref: str) -> Connector | None:
         """By id (any UUID spelling) or by api_name; 32 hex letters may be either."""
         row: Row | None = None
         if (canonical := _canonical_uuid(ref)) is not None:
@@ -136,11 +120,11 @@ class Store(OutboxQueries):
             row = self._db.execute(
                 "SELECT * FROM connectors WHERE api_name = ?", (ref,)
             ).fetchone()
-        return _connector(row) if row else None
+        return Connector.from_row(row) if row else None
 
     def list_connectors(
         self, *, status: str | None, search: str | None, offset: int, limit: int
-    ) -> tuple[int, list[Row]]:
+    ) -> tuple[int, list[Connector]]:
         where, params = ["1=1"], []
         if status:
             where.append("status = ?")
@@ -160,11 +144,11 @@ class Store(OutboxQueries):
             "LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
-        return total, [_connector(r) for r in rows]
+        return total, [Connector.from_row(r) for r in rows]
 
-    def create_connector(self, fields: Row) -> Row:
+    def create_connector(self, fields: ConnectorSettings) -> Connector:
         now = now_iso()
-        row = {**fields, "id": str(uuid.uuid4()), "created": now, "updated": now}
+        row: Row = {**fields, "id": str(uuid.uuid4()), "created": now, "updated": now}
         row["job"] = json.dumps(row["job"]) if row.get("job") is not None else None
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
@@ -180,17 +164,17 @@ class Store(OutboxQueries):
         assert created is not None
         return created
 
-    def update_connector(self, connector_id: str, changes: Row) -> Row:
+    def update_connector(self, connector_id: str, changes: ConnectorSettings) -> Connector:
         if changes:
-            if "job" in changes:
-                changes = {**changes, "job": json.dumps(changes["job"])
-                           if changes["job"] is not None else None}
-            assignments = ", ".join(f"{name} = ?" for name in changes)
+            values: Row = dict(changes)
+            if "job" in values:
+                values["job"] = json.dumps(values["job"]) if values["job"] is not None else None
+            assignments = ", ".join(f"{name} = ?" for name in values)
             try:
                 with self.transaction() as db:
                     db.execute(
                         f"UPDATE connectors SET {assignments}, updated = ? WHERE id = ?",  # noqa: S608
-                        [*changes.values(), now_iso(), connector_id],
+                        [*values.values(), now_iso(), connector_id],
                     )
             except sqlite3.IntegrityError as exc:
                 raise ApiNameTaken(changes.get("api_name", "")) from exc
@@ -216,17 +200,18 @@ class Store(OutboxQueries):
                        (connector_id,))
         return execution_id
 
-    def get_execution(self, execution_id: str, connector_id: str | None = None) -> Row | None:
+    def get_execution(self, execution_id: str,
+                      connector_id: str | None = None) -> Execution | None:
         row: Row | None = self._db.execute(
             "SELECT * FROM executions WHERE id = ?", (_canonical_uuid(execution_id),)
         ).fetchone()
         if row is None or (connector_id is not None and row["connector_id"] != connector_id):
             return None
-        return _execution(row)
+        return Execution.from_row(row)
 
     def list_executions(
         self, connector_id: str, *, status: str | None, offset: int, limit: int
-    ) -> tuple[int, list[Row]]:
+    ) -> tuple[int, list[Execution]]:
         where, params = "connector_id = ?", [connector_id]
         if status:
             where += " AND status = ?"
@@ -238,7 +223,7 @@ class Store(OutboxQueries):
             f"SELECT * FROM executions WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608
             [*params, limit, offset],
         ).fetchall()
-        return total, [_execution(r) for r in rows]
+        return total, [Execution.from_row(r) for r in rows]
 
     def queue_positions(self, connector_id: str) -> dict[str, int]:
         """Each queued execution's place in its connector's queue, 1 for the next to start."""
@@ -255,22 +240,23 @@ class Store(OutboxQueries):
         ).fetchone()["n"]
         return n
 
-    def admit(self, spawn: Callable[[Row], JobProcess | None]) -> list[Row]:
+    def admit(self, spawn: Callable[[Execution], JobProcess | None]) -> list[Execution]:
         """Mark as running every queued execution a free slot allows, oldest first.
 
         `spawn` starts each one's job inside this transaction, so the job's process
         is recorded with the admission: a crash can never leave a running execution
         whose job a restart cannot find.  It must not raise.
         """
-        started: list[Row] = []
+        started: list[Execution] = []
         now = now_iso()
         with self.transaction() as db:
             candidates = db.execute(
                 "SELECT c.id, c.max_concurrent_executions - (SELECT count(*) FROM executions r"
                 "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
-                " FROM connectors c WHERE c.status IN (?, ?) AND EXISTS (SELECT 1 FROM executions q"
+                " FROM connectors c WHERE c.status IN (SELECT value FROM json_each(?))"
+                " AND EXISTS (SELECT 1 FROM executions q"
                 "  WHERE q.connector_id = c.id AND q.status = 'queued')",
-                EXECUTABLE,
+                (json.dumps(sorted(EXECUTABLE)),),
             ).fetchall()
             for candidate in candidates:
                 if candidate["free"] <= 0:
@@ -285,7 +271,8 @@ class Store(OutboxQueries):
                         "UPDATE executions SET status = 'running', started_at = ?, reason = NULL"
                         " WHERE id = ?", (now, row["id"]),
                     )
-                    execution = _execution({**row, "status": "running", "started_at": now})
+                    execution = replace(Execution.from_row(row), status="running",
+                                        started_at=now, reason=None)
                     started.append(execution)
                     if (process := spawn(execution)) is not None:
                         db.execute(
@@ -298,14 +285,14 @@ class Store(OutboxQueries):
                                (now, candidate["id"]))
         return started
 
-    def cancel(self, execution_id: str, reason: str, ended_at: str,
+    def cancel(self, execution_id: str, ending: Ending,
                notifications: Sequence[Notification]) -> bool:
         """End a queued execution; False when it is no longer queued."""
-        now = ended_at
         with self.transaction() as db:
             cursor = db.execute(
-                "UPDATE executions SET status = 'cancelled', reason = ?, ended_at = ?"
-                " WHERE id = ? AND status = 'queued'", (reason, now, execution_id),
+                "UPDATE executions SET status = ?, reason = ?, ended_at = ?"
+                " WHERE id = ? AND status = 'queued'",
+                (ending.status, ending.reason, ending.ended_at, execution_id),
             )
             if cursor.rowcount == 0:
                 return False
@@ -318,7 +305,9 @@ class Store(OutboxQueries):
 
         False (and nothing written) when the execution was not running any more.
         """
-        now, file_id = ending.ended_at, ending.report_file_id
+        now, report = ending.ended_at, ending.report
+        assert report is not None, "an execution that ran has a report"
+        file_id = report.file_id
         with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE executions SET status = ?, reason = ?, ended_at = ?, exit_code = ?,"
@@ -332,20 +321,20 @@ class Store(OutboxQueries):
             db.execute(
                 "INSERT INTO files (id, execution_id, name, content_type, content, created)"
                 " VALUES (?, ?, ?, 'application/json', ?, ?)",
-                (file_id, execution_id, f"report-{execution_id}.json", ending.report, now),
+                (file_id, execution_id, f"report-{execution_id}.json", report.content, now),
             )
             self._insert_notifications(db, execution_id, notifications)
         return True
 
-    def running_executions(self) -> list[Row]:
+    def running_executions(self) -> list[Execution]:
         rows = self._db.execute("SELECT * FROM executions WHERE status = 'running'").fetchall()
-        return [_execution(r) for r in rows]
+        return [Execution.from_row(r) for r in rows]
 
-    def get_file(self, file_id: str) -> Row | None:
+    def get_file(self, file_id: str) -> StoredFile | None:
         row: Row | None = self._db.execute(
-            "SELECT * FROM files WHERE id = ?", (file_id,)
+            "SELECT id, name, content_type, content FROM files WHERE id = ?", (file_id,)
         ).fetchone()
-        return row
+        return StoredFile.from_row(row) if row else None
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self._db.execute(
@@ -375,14 +364,3 @@ def _canonical_uuid(value: str) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
-
-
-def _connector(row: Row) -> Row:
-    return {**row, "create_only": bool(row["create_only"]),
-            "job": json.loads(row["job"]) if row["job"] else None}
-
-
-def _execution(row: Row) -> Row:
-    counts = row.get("record_counts")
-    return {**row, "is_dry_run": bool(row["is_dry_run"]), "diff_check": bool(row["diff_check"]),
-            "record_counts": json.loads(counts) if isinstance(counts, str) else counts}

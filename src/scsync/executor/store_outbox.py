@@ -10,26 +10,13 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-Row = dict[str, Any]
+from scsync.executor.records import Attempt, Delivery, Notification, NotificationState
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """One outbox row to write when an execution ends."""
-
-    kind: str  # "email" or "webhook"
-    target: str
-    payload: dict[str, Any]
-    state: str = "pending"  # "skipped" when the channel is not configured
-    last_error: str | None = None
 
 
 class OutboxQueries:
@@ -49,13 +36,14 @@ class OutboxQueries:
               n.last_error, created) for n in notifications],
         )
 
-    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int]) -> list[Row]:
+    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int]) -> list[Delivery]:
         rows = self._db.execute(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            "SELECT id, kind, target, payload, attempts FROM outbox"
+            " WHERE state = 'pending' AND next_attempt_at <= ?"
             " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id"
             " LIMIT ?", (now, json.dumps(list(exclude)), limit),
         ).fetchall()
-        return [{**r, "payload": json.loads(r["payload"])} for r in rows]
+        return [Delivery.from_row(r) for r in rows]
 
     def next_delivery_at(self, exclude: Sequence[int]) -> float | None:
         row = self._db.execute(
@@ -81,7 +69,7 @@ class OutboxQueries:
                 " VALUES (?, ?, ?, ?, ?)", (outbox_id, attempt, now_iso(), int(ok), detail),
             )
 
-    def notifications_of(self, execution_id: str) -> list[Row]:
+    def notifications_of(self, execution_id: str) -> list[NotificationState]:
         """An execution's outbox rows, each with the result of every attempt so far."""
         notes = self._db.execute(
             "SELECT id, kind, target, state, attempts, last_error FROM outbox"
@@ -92,13 +80,14 @@ class OutboxQueries:
             " JOIN outbox o ON o.id = a.outbox_id WHERE o.execution_id = ? ORDER BY a.id",
             (execution_id,),
         ).fetchall()
-        for note in notes:
-            note["history"] = [
-                {"attempt": h["attempt"], "at": h["at"], "ok": bool(h["ok"]),
-                 "detail": h["detail"]}
-                for h in history if h["outbox_id"] == note["id"]
-            ]
-        return list(notes)
+        attempts: dict[int, list[Attempt]] = {}
+        for h in history:
+            attempts.setdefault(h["outbox_id"], []).append(Attempt(
+                attempt=h["attempt"], at=h["at"], ok=bool(h["ok"]), detail=h["detail"]))
+        return [NotificationState(kind=n["kind"], target=n["target"], state=n["state"],
+                                  attempts=n["attempts"], last_error=n["last_error"],
+                                  history=attempts.get(n["id"], []))
+                for n in notes]
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT state, count(*) AS n FROM outbox GROUP BY state").fetchall()

@@ -1,4 +1,4 @@
-"""What the API answers: connectors, executions and pages, as rows become JSON.
+"""What the API answers: connectors, executions and pages, as records become JSON.
 
 The models are the answers' schemas in /openapi.json and FastAPI's response
 models, so what a route sends is checked against what the document says.
@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 from fastapi import Request
 from pydantic import BaseModel, WithJsonSchema
 
-from scsync.executor.admission import waiting_reason
+from scsync.executor.domain import waiting_reason
 from scsync.executor.models import Status
+from scsync.executor.records import Connector, Execution
 from scsync.executor.service import Executor
-from scsync.executor.store import Row
 
 ExecutionStatus = Literal["queued", "running", "success", "partial_success", "error", "cancelled"]
 Uuid = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
@@ -114,71 +114,69 @@ class Health(BaseModel):
     version: str
 
 
-def connector_view(row: Row) -> dict[str, Any]:
+def connector_view(connector: Connector) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "api_name": row["api_name"],
-        "name": row["name"],
-        "description": row["description"],
-        "status": row["status"],
-        "max_concurrent_executions": row["max_concurrent_executions"],
-        "create_only": row["create_only"],
-        "additional_notification_email": row["additional_notification_email"],
-        "additional_error_notification_email": row["additional_error_notification_email"],
-        "execution_ended_webhook_url": row["execution_ended_webhook_url"],
-        "job": row["job"],
-        "stats": {"used_count": row["used_count"]},
-        "last_used_at": row["last_used_at"],
-        "created": row["created"],
-        "updated": row["updated"],
+        "id": connector.id,
+        "api_name": connector.api_name,
+        "name": connector.name,
+        "description": connector.description,
+        "status": connector.status,
+        "max_concurrent_executions": connector.max_concurrent_executions,
+        "create_only": connector.create_only,
+        "additional_notification_email": connector.additional_notification_email,
+        "additional_error_notification_email": connector.additional_error_notification_email,
+        "execution_ended_webhook_url": connector.execution_ended_webhook_url,
+        "job": connector.job,
+        "stats": {"used_count": connector.used_count},
+        "last_used_at": connector.last_used_at,
+        "created": connector.created,
+        "updated": connector.updated,
     }
 
 
 class Queue:
     """A connector's queue positions and running count, read once per response, if needed."""
 
-    def __init__(self, executor: Executor, connector: Row) -> None:
+    def __init__(self, executor: Executor, connector: Connector) -> None:
         self._executor = executor
         self._connector = connector
         self._read: tuple[dict[str, int], int] | None = None
 
     def reason(self, execution_id: str) -> str:
         if self._read is None:
-            store, cid = self._executor.store, self._connector["id"]
+            store, cid = self._executor.store, self._connector.id
             self._read = store.queue_positions(cid), store.running_count(cid)
         positions, running = self._read
         return waiting_reason(self._connector, positions.get(execution_id, 0), running)
 
 
-def execution_view(executor: Executor, row: Row, connector: Row, base_url: str,
-                   *, detail: bool = False, queue: Queue | None = None) -> dict[str, Any]:
-    reason = row["reason"]
-    if row["status"] == "queued":
-        reason = (queue or Queue(executor, connector)).reason(row["id"])
-    file_id = row["report_file_id"]
+def execution_view(executor: Executor, execution: Execution, connector: Connector,
+                   base_url: str, *, detail: bool = False,
+                   queue: Queue | None = None) -> dict[str, Any]:
+    reason = execution.reason
+    if execution.status == "queued":
+        reason = (queue or Queue(executor, connector)).reason(execution.id)
+    file_id = execution.report_file_id
     view: dict[str, Any] = {
-        "id": row["id"],
-        "connector_id": row["connector_id"],
-        "api_name": connector["api_name"],
-        "status": row["status"],
+        "id": execution.id,
+        "connector_id": execution.connector_id,
+        "api_name": connector.api_name,
+        "status": execution.status,
         "reason": reason,
-        "initiated_by": row["initiated_by"],
-        "is_dry_run": row["is_dry_run"],
-        "diff_check": row["diff_check"],
-        "created": row["created"],
-        "started_at": row["started_at"],
-        "ended_at": row["ended_at"],
-        "exit_code": row["exit_code"],
-        "record_counts": row["record_counts"],
-        "attempt": row["attempt"],
+        "initiated_by": execution.initiated_by,
+        "is_dry_run": execution.is_dry_run,
+        "diff_check": execution.diff_check,
+        "created": execution.created,
+        "started_at": execution.started_at,
+        "ended_at": execution.ended_at,
+        "exit_code": execution.exit_code,
+        "record_counts": execution.record_counts,
+        "attempt": execution.attempt,
         "report_file_id": file_id,
         "report_url": f"{base_url}/api/files/{file_id}/download" if file_id else None,
     }
     if detail:
-        view["notifications"] = [
-            {k: n[k] for k in ("kind", "target", "state", "attempts", "last_error", "history")}
-            for n in executor.store.notifications_of(row["id"])
-        ]
+        view["notifications"] = executor.store.notifications_of(execution.id)
     return view
 
 

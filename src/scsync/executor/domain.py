@@ -1,0 +1,93 @@
+"""The executor's rules: which statuses run, what an update may set, when api_name may change.
+
+Pure functions of the records, with no store, HTTP or clock, so each rule is
+written once, used by the service (service.py) and tested in-process.  A rule
+that refuses raises a `Refusal`; api.py alone knows which HTTP status each one is.
+"""
+
+from __future__ import annotations
+
+from scsync.errors import ScsyncError
+from scsync.executor.models import STATUS_UPDATE_ERROR, UPDATABLE_STATUSES
+from scsync.executor.records import Connector, ConnectorSettings
+from scsync.manifest import model
+
+EXECUTABLE: frozenset[str] = frozenset(model.API_STATUS[s] for s in model.EXECUTABLE)
+"""The API spellings of the statuses whose executions may start, from the manifest's one map.
+
+When manifest/model.py gains its own API-spelling set (issue 10), this becomes that name.
+"""
+
+_STATUS_WORDS = {"setup": "in setup", "inactive": "inactive"}
+
+
+class Refusal(ScsyncError):
+    """A request the executor's rules refuse; the message says why, for the caller."""
+
+
+class NotFound(Refusal):
+    """No such connector, execution or file."""
+
+
+class Conflict(Refusal):
+    """The request contradicts the current state: a name taken or in use, an ended execution."""
+
+
+class InvalidChange(Refusal):
+    """An update sets what no update may set (a status other than operational or inactive)."""
+
+
+def is_executable(status: str) -> bool:
+    return status in EXECUTABLE
+
+
+def check_update(connector: Connector, changes: ConnectorSettings, *,
+                 force_api_name_change: bool) -> None:
+    """Refuse an update its body alone cannot tell is wrong: the status, then the name."""
+    if "status" in changes and changes["status"] not in UPDATABLE_STATUSES:
+        raise InvalidChange(STATUS_UPDATE_ERROR)
+    if (refusal := api_name_change_refusal(connector, changes.get("api_name"),
+                                           force=force_api_name_change)) is not None:
+        raise Conflict(refusal)
+
+
+def api_name_change_refusal(connector: Connector, new_name: str | None, *,
+                            force: bool) -> str | None:
+    """The api_name guard: why `connector` may not be renamed to `new_name`, or None.
+
+    Callers (jobs, other connectors) refer to a used connector by its name, so a
+    rename of one that has run needs `force`.  This is the one place the decision
+    is made; scsync.identity's api_name-change decision replaces its body.
+    """
+    if new_name is None or new_name == connector.api_name or force:
+        return None
+    if connector.used_count == 0:
+        return None
+    return (f"api_name cannot change: the connector has been used "
+            f"{connector.used_count} time(s) and callers refer to it by name; "
+            'send "force_api_name_change": true to change it anyway.')
+
+
+def cancel_refusal(status: str) -> str:
+    """Why an execution in `status` cannot be cancelled: only a queued one can."""
+    if status == "running":
+        return "The execution is running; only queued executions can be cancelled."
+    return f"The execution already ended ({status})."
+
+
+def cancel_reason(user: str | None) -> str:
+    return f"cancelled by {user}" if user else "cancelled"
+
+
+def waiting_reason(connector: Connector, position: int, running: int) -> str:
+    """Why a queued execution has not started, in words a user can act on."""
+    status = connector.status
+    if not is_executable(status):
+        return f"waiting: connector is {_STATUS_WORDS.get(status, status)}"
+    limit = connector.max_concurrent_executions
+    if limit == 0:
+        return "waiting: max_concurrent_executions is 0"
+    if running >= limit:
+        return (f"waiting: {running} of {limit} slots busy "
+                f"(position {position} in the queue)")
+    return f"waiting: starting (position {position} in the queue)"
