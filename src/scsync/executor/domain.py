@@ -12,11 +12,8 @@ from scsync.executor.models import STATUS_UPDATE_ERROR, UPDATABLE_STATUSES
 from scsync.executor.records import Connector, ConnectorSettings
 from scsync.manifest import model
 
-EXECUTABLE: frozenset[str] = frozenset(model.API_STATUS[s] for s in model.EXECUTABLE)
-"""The API spellings of the statuses whose executions may start, from the manifest's one map.
-
-When manifest/model.py gains its own API-spelling set (issue 10), this becomes that name.
-"""
+EXECUTABLE: frozenset[str] = model.API_EXECUTABLE
+"""The API spellings of the statuses whose executions may start (the manifest's one map)."""
 
 _STATUS_WORDS = {"setup": "in setup", "inactive": "inactive"}
 

@@ -24,9 +24,6 @@ STATE_DIR = DATA_DIR
 KEY_FILE = Path(STATE_DIR) / "api-key"
 """Where `serve` keeps a generated key, relative to the repo; `scsync.client` looks there too."""
 
-#: The state folder is created as the controller creates its own (0700, a `.gitignore`).
-make_state_dir = prepare_data_dir
-
 
 @dataclass(frozen=True)
 class Secret:
@@ -185,7 +182,7 @@ def _api_key(env: Mapping[str, str], repo: Path) -> str:
         key = path.read_text(encoding="utf-8").strip()
         if key:
             return key
-    make_state_dir(path.parent)
+    prepare_data_dir(path.parent)
     key = secrets.token_urlsafe(32)
     # Mode 0600 at creation, so the key is never readable by others, not even briefly;
     # chmod again in case an empty file with looser permissions was already there.

@@ -37,9 +37,9 @@ from scsync.executor.records import (
     StoredFile,
 )
 from scsync.executor.schema import MIGRATIONS
-from scsync.executor.settings import make_state_dir
 from scsync.executor.store_outbox import OutboxQueries
 from scsync.executor.store_outbox import now_iso as now_iso
+from scsync.hosting import prepare_data_dir, transaction
 
 
 class StoreError(ScsyncError):
@@ -60,7 +60,7 @@ def parse_iso(value: str) -> datetime:
 
 class Store(OutboxQueries):
     def __init__(self, path: Path) -> None:
-        make_state_dir(path.parent)
+        prepare_data_dir(path.parent)
         self._lock = _exclusive_lock(path)
         # Created 0600 before SQLite opens it, which would use the umask (often 0644):
         # the database holds job environments and outputs. SQLite gives its -wal and
@@ -101,13 +101,8 @@ class Store(OutboxQueries):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with transaction(self._db) as db:
+            yield db
 
     # -- connectors ---------------------------------------------------------
 
