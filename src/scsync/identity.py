@@ -145,7 +145,7 @@ def api_name_change(
     """
     if old == new:
         return None
-    was, now = show(old), show(new)
+    was, now = quoted(old), quoted(new)
     if uses == 0:
         return rules.SC120.finding(
             path, f"api_name {was} -> {now}{via}: the connector was never used, so the change "
@@ -171,12 +171,17 @@ def is_api_name(value: Any) -> bool:
     return isinstance(value, str) and API_NAME.fullmatch(value) is not None
 
 
+def quoted(value: Any) -> str:
+    """An api_name as a message quotes it (`show`, and a missing one says so)."""
+    return "(no api_name)" if value is None else show(value)
+
+
 def show(value: Any) -> str:
-    """An api_name as a message quotes it: strings quoted, anything else as YAML 1.2 reads it."""
+    """A setting's value as messages quote it: strings quoted, others as YAML 1.2 reads them."""
     if value is None:
-        return "(no api_name)"
+        return "unset"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False)  # as YAML 1.2 reads it, not Python's repr
     return repr(value) if isinstance(value, str) else str(value)

@@ -8,7 +8,6 @@ errors break callers, warnings stop or endanger something, notices inform.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from scsync import identity, rules
 from scsync.diff import Diff, DiffItem, Field, Operation
 from scsync.findings import FILE_START, Finding, Severity, Span
+from scsync.identity import show
 from scsync.manifest.model import EXECUTABLE
 from scsync.review.pairing import Pair, PairedBy, Side
 from scsync.rules import Rule
@@ -116,16 +116,6 @@ def _preceding_key(base: Side, key: str | int, head: Any) -> str | None:
 def _executable(status: Any) -> bool:
     # a head that fails the schema may hold a list or a mapping here: hash strings only
     return isinstance(status, str) and status in EXECUTABLE
-
-
-def show(value: Any) -> str:
-    if value is None:
-        return "unset"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)  # as YAML 1.2 reads it, not Python's repr
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _deleted(ctx: _Context) -> Finding:
