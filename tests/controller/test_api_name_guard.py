@@ -74,7 +74,7 @@ def test_in_use_rename_is_refused_the_rest_applies_and_the_escape_works(
     assert code == 0
     entry = _entry(data, "orders_v2")
     assert entry["action"] == "update"
-    assert any(f["rule"] == "SC100" and f["severity"] == "warning" for f in entry["findings"])
+    assert any(f["rule"] == "SC100" and f["severity"] == "notice" for f in entry["findings"])
     with executor.client() as client:
         live_v2 = client.get_connector("orders_v2")
     assert live_v2["id"] == live["id"] and live_v2["max_concurrent_executions"] == 2

@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 
 from scsync.rules import RULES, Rule
-
-# Modules that register rules beyond the core table (review, plan).
-_RULE_MODULES = ("scsync.review.policy", "scsync.controller.rules")
-
-#: docs/rules.md's sections: the first id of each range and its title
-_SECTIONS = (
-    ("SC001", "Loading: the bytes and the YAML"),
-    ("SC020", "The JSON Schema"),
-    ("SC040", "One connector's settings"),
-    ("SC050", "The set of connectors"),
-    ("SC100", "Changes under review (`scsync diff`)"),
-    ("SC120", "Plans against the live executor (`scsync plan`, `apply`, the controller)"),
-)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,9 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def all_rules() -> list[Rule]:
-    for module in _RULE_MODULES:
-        importlib.import_module(module)
-    return [RULES[rid] for rid in sorted(RULES)]
+    """The catalogue in id order (complete on import: nothing registers later)."""
+    return list(RULES.values())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,12 +67,11 @@ def markdown(rules: list[Rule]) -> str:
     ]
     lines += [f"| [{r.id}](#{r.anchor}) | `{r.name}` | {r.severity.value} | "
               f"{_cell(r.summary)} |" for r in rules]
-    section = None
+    family = None
     for r in rules:
-        title = next(t for first, t in reversed(_SECTIONS) if r.id >= first)
-        if title != section:
-            section = title
-            lines += ["", f"## {title}"]
+        if r.family is not family:
+            family = r.family
+            lines += ["", f"## {family.title}"]
         tags = ", ".join(f"`{t}`" for t in r.all_tags)
         lines += [
             "", f"### {r.id}", "",

@@ -1,13 +1,14 @@
 """The plan: desired connectors against live ones, per connector what apply would do.
 
 Pairing a manifest with a live connector is the heart of the API-name guard,
-in this order: the state's record for the path (or for the path git says it was
-renamed from); else a live connector with the same api_name; else exactly one
-unclaimed live connector with the same name (a rename seen without state, so a
-lost state folder never turns an API-name change into a silent create).  A
-paired connector whose live api_name differs from the manifest's is an API-name
-change: refused (SC100) when the connector is in use, unless the operator
-allowed that exact OLD:NEW pair.
+and `scsync.identity.pair` does it as it does for review: the state's record
+for the path (or for the path git says it was renamed from); else a live
+connector with the same api_name; else exactly one unclaimed live connector
+with the same name (a rename seen without state, so a lost state folder never
+turns an API-name change into a silent create).  A paired connector whose live
+api_name differs from the manifest's is an API-name change, decided by
+`scsync.identity.api_name_change`: refused (SC100) when the connector is in
+use, unless the operator allowed that exact OLD:NEW pair.
 
 Settings are compared with the one diff model (`scsync.diff`), live settings
 mapped to manifest spelling first.  Status follows the executor's rules rather
@@ -19,20 +20,19 @@ inactive.
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scsync.checks.crossfile import fold_name
+from scsync import identity
 from scsync.controller import rules
 from scsync.controller.desired import Desired
 from scsync.controller.live import LiveConnector, create_body, patch_body
 from scsync.controller.state import Record
 from scsync.diff import Diff, DiffItem, diff
 from scsync.findings import Finding, Severity
+from scsync.identity import PairedBy
 from scsync.manifest.model import EXECUTABLE, INACTIVE, NEEDS_ATTENTION, SETUP, Connector
-from scsync.rules import rule
 
 _RUNNING = ("operational", "need_attention")
 
@@ -53,7 +53,7 @@ class ConnectorPlan:
     desired: Connector = field(repr=False)
     connector_id: str | None = None
     live_api_name: str | None = None
-    matched_by: str = "none"  # state | rename | api_name | name | none
+    paired_by: PairedBy = PairedBy.NOTHING
     record_path: str | None = None  # the state record this pairing came from
     changes: Diff = ()  # live -> desired, what apply changes
     blocked: Diff = ()  # differences no update can make (Setup on an existing connector)
@@ -65,6 +65,15 @@ class ConnectorPlan:
     @property
     def writes(self) -> bool:
         return self.action in (Action.CREATE, Action.UPDATE)
+
+    @property
+    def matched_by(self) -> str:
+        """`paired_by` as plan JSON spells it: a path is paired through its state record."""
+        return _PLAN_SPELLING.get(self.paired_by, self.paired_by.value)
+
+
+#: Plan JSON's `matched_by` (schemas/scsync-output.schema.json) where it differs.
+_PLAN_SPELLING = {PairedBy.PATH: "state", PairedBy.NOTHING: "none"}
 
 
 @dataclass(slots=True)
@@ -166,38 +175,22 @@ def make_plan(
 
 
 def _pair(desired: Desired, live: list[LiveConnector], records: Mapping[str, Record],
-          renames: Mapping[str, str]) -> dict[str, tuple[LiveConnector, str, str | None]]:
+          renames: Mapping[str, str]) -> dict[str, tuple[LiveConnector, PairedBy, str | None]]:
+    """Each manifest path's live connector, how it was found, and the state record used."""
     by_id = {c.id: c for c in live}
-    by_api = {c.api_name: c for c in live}
-    by_name: dict[str, list[LiveConnector]] = defaultdict(list)
-    for item in live:
-        by_name[fold_name(item.name)].append(item)
-    wanted_api_names = {c.api_name for c in desired.connectors.values()}
-    claimed: set[str] = set()
-    pairing: dict[str, tuple[LiveConnector, str, str | None]] = {}
-
-    def claim(path: str, target: LiveConnector, how: str, record: str | None) -> None:
-        claimed.add(target.id)
-        pairing[path] = (target, how, record)
-
+    links: list[identity.Link] = []
     for path in desired.connectors:
-        for how, key in (("state", path), ("rename", renames.get(path))):
+        for how, key in ((PairedBy.PATH, path), (PairedBy.RENAME, renames.get(path))):
             record = records.get(key) if key else None
-            if record and record.connector_id in by_id and record.connector_id not in claimed:
-                claim(path, by_id[record.connector_id], how, record.path)
-                break
-    for path, connector in desired.connectors.items():
-        target = by_api.get(connector.api_name)
-        if path not in pairing and target is not None and target.id not in claimed:
-            claim(path, target, "api_name", None)
-    for path, connector in desired.connectors.items():
-        if path in pairing:
-            continue
-        # Only one-to-one: a guess among several would invent an API-name change.
-        candidates = [c for c in by_name.get(fold_name(connector.name), [])
-                      if c.id not in claimed and c.api_name not in wanted_api_names]
-        if len(candidates) == 1:
-            claim(path, candidates[0], "name", None)
+            if record is not None:
+                links.append(identity.Link(path, record.connector_id, how))
+    found = identity.pair(desired.connectors, by_id, links)
+    pairing: dict[str, tuple[LiveConnector, PairedBy, str | None]] = {}
+    for path, (connector_id, how) in found.matched.items():
+        key = path if how is PairedBy.PATH else renames.get(path) if how is PairedBy.RENAME \
+            else None
+        record = records.get(key) if key else None
+        pairing[path] = (by_id[connector_id], how, record.path if record else None)
     return pairing
 
 
@@ -214,7 +207,7 @@ def _create(path: str, connector: Connector, by_api: Mapping[str, LiveConnector]
     return entry
 
 
-def _update(path: str, connector: Connector, live: LiveConnector, how: str,
+def _update(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
             record_path: str | None, by_api: Mapping[str, LiveConnector], in_use: InUse,
             allow: frozenset[tuple[str, str]]) -> ConnectorPlan:
     entry = ConnectorPlan(path, connector.api_name, Action.IN_SYNC, connector, live.id,
@@ -284,7 +277,7 @@ def _status_change(path: str, connector: Connector, live: LiveConnector,
     return None
 
 
-def _api_name_guard(path: str, connector: Connector, live: LiveConnector, how: str,
+def _api_name_guard(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
                     by_api: Mapping[str, LiveConnector], in_use: InUse,
                     allow: frozenset[tuple[str, str]],
                     entry: ConnectorPlan) -> tuple[Action, str] | None:
@@ -294,28 +287,24 @@ def _api_name_guard(path: str, connector: Connector, live: LiveConnector, how: s
         reason = f"api_name '{new}' is already held by live connector {holder.id}"
         entry.findings.append(rules.API_NAME_TAKEN.finding(path, reason, pointer="/api_name"))
         return Action.ERROR, reason
-    if how == "name":
+    if how is PairedBy.NAME:
         entry.findings.append(rules.MATCHED_BY_NAME.finding(
             path, f"no state for this manifest; live connector '{old}' has its name "
             f"'{connector.name}', so this is read as renaming '{old}' to '{new}'",
             pointer="/api_name"))
-    if not in_use(live):
-        entry.findings.append(rules.UNUSED_RENAME.finding(
-            path, f"api_name '{old}' -> '{new}': the connector was never used, so the change "
-            "is applied", pointer="/api_name"))
-        return None
-    sc100 = rule(rules.API_NAME_CHANGE)
-    if (old, new) in allow:
-        entry.force_api_name_change = True
-        entry.findings.append(sc100.finding(
-            path, f"api_name '{old}' -> '{new}' on a connector in use (used "
-            f"{live.used_count} time(s)): allowed by --allow-api-name-change; everything "
-            f"that calls '{old}' breaks", pointer="/api_name", severity=Severity.WARNING))
+    used = in_use(live)
+    # in use with no count: executions exist though the stats say 0 (None: count unknown)
+    uses = (live.used_count or None) if used else 0
+    allowed = identity.allows(allow, old, new)
+    decision = identity.api_name_change(path, old, new, uses=uses, allowed=allowed)
+    if decision is not None:
+        entry.findings.append(decision)
+    if decision is None or decision.severity is not Severity.ERROR:
+        entry.force_api_name_change = used and allowed
         return None
     reason = (f"api_name '{old}' -> '{new}' refused: the connector is in use (used "
               f"{live.used_count} time(s)) and everything that calls '{old}' would break; "
               f"keep '{old}', or accept the break with --allow-api-name-change {old}:{new}")
-    entry.findings.append(sc100.finding(path, reason, pointer="/api_name"))
     return Action.REFUSED, reason
 
 
@@ -328,7 +317,7 @@ def drift_findings(plan: Plan, records: Mapping[str, Record]) -> list[Finding]:
     """
     out = []
     for entry in plan.connectors:
-        record = records.get(entry.path) if entry.matched_by == "state" else None
+        record = records.get(entry.path) if entry.paired_by is PairedBy.PATH else None
         if entry.action is Action.UPDATE and record is not None and record.commit == plan.source:
             fields = ", ".join(i.dotted for i in entry.changes)
             out.append(rules.DRIFT.finding(entry.path, f"'{entry.api_name}' drifted: {fields}"))

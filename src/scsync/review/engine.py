@@ -42,6 +42,7 @@ from scsync.report.sources import source_text
 from scsync.review import pairing, policy
 from scsync.review.pairing import Pair, PairedBy, Side
 from scsync.review.result import ReviewResult, connector_data
+from scsync.rules import Family
 
 DEFAULT_FOLDER = "connectors"
 _IGNORED = {
@@ -150,9 +151,9 @@ def _load(
         doc = result.document
         settings = None
         if doc is not None:
-            # rules SC020-SC039 are the schema's (scsync.rules): without them the data
-            # is a valid Connector; with them it is compared as written
-            valid = not any("SC020" <= f.rule <= "SC039" for f in result.findings)
+            # without a schema finding the data is a valid Connector; with one it is
+            # compared as written
+            valid = not any(Family.of(f.rule) is Family.SCHEMA for f in result.findings)
             settings = comparable(doc.data, schema_valid=valid)
         sides[path] = Side(path, result, settings)
     return sides

@@ -1,34 +1,26 @@
 """Which connector at the base became which connector at the head.
 
-A connector is the same one when git says so (same path, or a rename found by
-git's similarity detection) or, failing that, when a deleted and an added
-manifest declare the same api_name (moved and rewritten past git's rename
-threshold) or the same name (its api_name changed too: the case SC100 must not
-miss).  Name matches count only when they are one to one; a guess between
-several candidates would invent an api_name change.
+Git's answer comes first (the same path, or a rename found by its similarity
+detection); `scsync.identity.pair`, the routine the plan uses too, adds what
+git misses: a deleted and an added manifest with the same api_name (moved and
+rewritten past git's rename threshold) or the same name (its api_name changed
+too), one to one.
 """
 
 from __future__ import annotations
 
-import enum
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scsync.checks.crossfile import fold_name
+from scsync import identity
 from scsync.checks.pipeline import FileResult
+from scsync.identity import PairedBy
 
 if TYPE_CHECKING:
     from scsync.gitsource import Change
 
-
-class PairedBy(enum.Enum):
-    PATH = "path"
-    RENAME = "rename"
-    API_NAME = "api_name"
-    NAME = "name"
-    NOTHING = "nothing"  # added or deleted
+__all__ = ["Pair", "PairedBy", "Side", "pair"]
 
 
 @dataclass(slots=True)
@@ -75,51 +67,27 @@ def pair(
     changes: Iterable[Change], base: Mapping[str, Side], head: Mapping[str, Side]
 ) -> list[Pair]:
     """Pairs for every changed manifest, ordered by path (stable across re-runs)."""
-    pairs: list[Pair] = []
-    deleted: list[Side] = []
-    added: list[Side] = []
+    old: dict[str, Side] = {}
+    new: dict[str, Side] = {}
+    links: list[identity.Link] = []
+    similarity: dict[str, int | None] = {}
     for change in changes:
-        old = base.get(change.old_path) if change.old_path else None
-        new = head.get(change.new_path) if change.new_path else None
-        if old is not None and new is not None:
-            how = PairedBy.PATH if old.path == new.path else PairedBy.RENAME
-            pairs.append(Pair(old, new, how, change.similarity))
-        elif old is not None:
-            deleted.append(old)
-        elif new is not None:
-            added.append(new)
-    for how, key in ((PairedBy.API_NAME, _api_name), (PairedBy.NAME, _name)):
-        matched = _match(deleted, added, key)
-        pairs.extend(Pair(old, new, how) for old, new in matched)
-        paired = {id(side) for couple in matched for side in couple}
-        deleted = [s for s in deleted if id(s) not in paired]
-        added = [s for s in added if id(s) not in paired]
-    pairs.extend(Pair(old, None, PairedBy.NOTHING) for old in deleted)
-    pairs.extend(Pair(None, new, PairedBy.NOTHING) for new in added)
+        was = base.get(change.old_path) if change.old_path else None
+        now = head.get(change.new_path) if change.new_path else None
+        if was is not None:
+            old[was.path] = was
+        if now is not None:
+            new[now.path] = now
+        if was is not None and now is not None:
+            how = PairedBy.PATH if was.path == now.path else PairedBy.RENAME
+            links.append(identity.Link(now.path, was.path, how))
+            similarity[now.path] = change.similarity
+    found = identity.pair(new, old, links)
+    pairs = [Pair(old[o], new[n], how, similarity.get(n) if how in _GIT else None)
+             for n, (o, how) in found.matched.items()]
+    pairs.extend(Pair(old[o], None, PairedBy.NOTHING) for o in found.old_left)
+    pairs.extend(Pair(None, new[n], PairedBy.NOTHING) for n in found.new_left)
     return sorted(pairs, key=lambda p: (p.path, p.base.path if p.base else ""))
 
 
-def _api_name(side: Side) -> str | None:
-    return side.api_name
-
-
-def _name(side: Side) -> str | None:
-    return fold_name(side.name) if side.name else None
-
-
-def _match(
-    deleted: list[Side], added: list[Side], key: Callable[[Side], str | None]
-) -> list[tuple[Side, Side]]:
-    gone: dict[str, list[Side]] = defaultdict(list)
-    new: dict[str, list[Side]] = defaultdict(list)
-    for side in deleted:
-        if (k := key(side)) is not None:
-            gone[k].append(side)
-    for side in added:
-        if (k := key(side)) is not None:
-            new[k].append(side)
-    return [
-        (gone[k][0], new[k][0])
-        for k in sorted(gone)
-        if len(gone[k]) == 1 and len(new.get(k, ())) == 1
-    ]
+_GIT = (PairedBy.PATH, PairedBy.RENAME)

@@ -8,90 +8,23 @@ errors break callers, warnings stop or endanger something, notices inform.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scsync.checks.crossfile import fold_name
-from scsync.checks.settings import API_NAME
+from scsync import identity, rules
 from scsync.diff import Diff, DiffItem, Field, Operation
 from scsync.findings import FILE_START, Finding, Severity, Span
+from scsync.identity import show
 from scsync.manifest.model import EXECUTABLE
 from scsync.review.pairing import Pair, PairedBy, Side
-from scsync.rules import RULES, Rule, register
+from scsync.rules import Rule
 
-E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
-_ALLOW = "--allow-api-name-change"
-
-for _rule in (
-    Rule("SC101", "manifest-deleted", W, "A manifest is deleted: scsync stops managing it.",
-         "To stop the connector, first merge `status: Inactive` (or "
-         "`max_concurrent_executions: 0`), then delete the manifest; delete the connector in "
-         "Kizen by hand if that is the intent.",
-         "Deleting the manifest neither deletes nor stops the connector: it keeps its last "
-         "applied settings and keeps running on its triggers, now managed by no one. The "
-         "finding is placed at 1:1 of the deleted path.", ("reliability",)),
-    Rule("SC102", "status-stops", W, "The status changes to one that does not execute.",
-         "Scheduled runs and manual triggers stop until the status is Operational again.",
-         "Inactive and Setup do not execute; whatever waits on the connector's output stops "
-         "getting it once the change is applied.", ("reliability",)),
-    Rule("SC103", "status-resumes", N, "The status changes back to one that executes.",
-         "Queued executions start once this is applied.",
-         "Executions queued while the connector could not run start as soon as the change "
-         "is applied, within its concurrency limit.", ("reliability",)),
-    Rule("SC104", "paused", W, "max_concurrent_executions goes to 0: the connector is paused.",
-         "New executions queue and none starts; in-flight executions finish.",
-         "A limit of 0 is the documented pause: triggers keep queueing executions and "
-         "nothing runs until the limit is raised again.", ("reliability",)),
-    Rule("SC105", "unpaused", N, "max_concurrent_executions goes up from 0.",
-         "Queued executions start once this is applied.",
-         "Everything queued during the pause starts once applied, up to the new limit at a "
-         "time.", ("reliability",)),
-    Rule("SC106", "parallel-writes-raised", W,
-         "Executions may now overlap without create_only: true.",
-         "Set `create_only: true` if the load steps only create records (then runs cannot "
-         "conflict), or keep the limit at 1.",
-         "The change lets executions of the connector overlap while its load steps may "
-         "update records, so two runs can write the same record and the last to finish "
-         "wins.", ("reliability",)),
-    Rule("SC107", "concurrency-lowered", N, "max_concurrent_executions is lowered.",
-         "In-flight executions are not cancelled; the new limit applies to executions not yet "
-         "started.",
-         "Lowering the limit never interrupts a running execution; fewer start at a time "
-         "once the running ones finish.", ("reliability",)),
-    Rule("SC108", "webhook-changed", W, "execution_ended_webhook_url is removed or changed.",
-         "Downstream systems triggered by the old URL stop being called; update or retire them.",
-         "The execution-ended webhook is how downstream systems learn that a run finished; "
-         "a removed or moved URL stops those calls without an error anywhere. A webhook "
-         "added where there was none is a notice.", ("integration",)),
-    Rule("SC109", "emails-changed", N, "A notification email is changed, added or removed.",
-         "Check that the people who must hear about executions still do.",
-         "The two notification addresses decide who hears of completed and failed "
-         "executions; a change can leave failures unnoticed.", ("notification",)),
-    Rule("SC110", "label-changed", N, "name or description changes.",
-         "A label and documentation only: safe, nothing calls a connector by them.",
-         "name and description are for people; integrations call a connector by its "
-         "api_name, so this change breaks nothing.", ("maintainability",)),
-    Rule("SC111", "connector-added", N, "A new connector.",
-         "Check its status and concurrency: they decide what it does once applied.",
-         "Once merged and applied the manifest creates a connector; its status and "
-         "max_concurrent_executions decide whether it runs at once, queues or waits.",
-         ("reliability",)),
-    Rule("SC112", "job-changed", N, "The job the embedded executor runs changes.",
-         "The new job runs from the next execution on; running ones keep the old one.",
-         "The job (command, environment, timeout, working folder) is what scsync's embedded "
-         "executor runs for each execution.", ("reliability",)),
-    Rule("SC113", "setting-changed", N, "Another setting changes.",
-         "Read the message for its effect.",
-         "A change no other rule covers: create_only, a raised concurrency limit that "
-         "cannot cause conflicting writes, a status within the same class (both executing, "
-         "or both not); the message states the effect.", ("reliability",)),
-):
-    register(_rule)
+N = Severity.NOTICE
 
 #: A review finding makes a head-side validate finding on the same file redundant.
-SUBSUMES = {"SC102": "SC043", "SC104": "SC042", "SC106": "SC041"}
+SUBSUMES = {r.id: s.id for r, s in ((rules.SC102, rules.SC043), (rules.SC104, rules.SC042),
+                                     (rules.SC106, rules.SC041))}
 
 Allowances = frozenset[tuple[str, str]]
 
@@ -103,7 +36,7 @@ class _Context:
     allow: Allowances
 
     def finding(
-        self, rule_id: str, item: DiffItem | None, message: str, *, on_base: bool = False,
+        self, rule: Rule, item: DiffItem | None, message: str, *, on_base: bool = False,
         **kw: Any,
     ) -> Finding:
         side = self.pair.base if on_base else self.pair.head or self.pair.base
@@ -112,7 +45,7 @@ class _Context:
         if side is not self.pair.head:
             span = FILE_START  # the file is gone: annotate the base path at 1:1
         pointer = item.pointer if item else "/api_name"
-        return RULES[rule_id].finding(side.path, message, pointer=pointer, **kw).placed(span)
+        return rule.finding(side.path, message, pointer=pointer, **kw).placed(span)
 
 
 def assess(pair: Pair, items: Diff, allow: Allowances = frozenset()) -> list[Finding]:
@@ -144,12 +77,8 @@ def _maybe_two_connectors(pair: Pair) -> bool:
     if pair.paired_by is not PairedBy.RENAME or not pair.base or not pair.head:
         return False
     old, new = pair.base.settings or {}, pair.head.settings or {}
-    renamed = _folded_name(pair.base) != _folded_name(pair.head)
+    renamed = identity.folded_name(pair.base) != identity.folded_name(pair.head)
     return renamed and old.get("api_name") != new.get("api_name")
-
-
-def _folded_name(side: Side) -> str | None:
-    return fold_name(side.name) if side.name else None
 
 
 def _place(side: Side, field: Field, base: Side | None = None) -> Span:
@@ -189,25 +118,15 @@ def _executable(status: Any) -> bool:
     return isinstance(status, str) and status in EXECUTABLE
 
 
-def show(value: Any) -> str:
-    if value is None:
-        return "unset"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)  # as YAML 1.2 reads it, not Python's repr
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _deleted(ctx: _Context) -> Finding:
     api = ctx.pair.base.api_name if ctx.pair.base else None
     what = f"'{api}'" if api else "this connector"
     return ctx.finding(
-        "SC101", None,
+        rules.SC101, None,
         f"the manifest of {what} is deleted: scsync stops managing it, but the connector is "
         "not deleted from Kizen; it keeps its last applied settings and keeps running on its "
         "triggers",
-        on_base=True, hint=RULES["SC101"].help,
+        on_base=True, hint=rules.SC101.help,
     )
 
 
@@ -225,7 +144,7 @@ def _added(ctx: _Context, before: str = " (its base version was not a readable m
     if head.get("execution_ended_webhook_url"):
         does += f"; each execution then calls {head['execution_ended_webhook_url']}"
     before = "" if ctx.pair.base is None else before
-    return ctx.finding("SC111", None,
+    return ctx.finding(rules.SC111, None,
                        f"new connector '{head.get('api_name')}'{before}: once merged it {does}")
 
 
@@ -245,40 +164,27 @@ def _api_name(ctx: _Context, item: DiffItem) -> list[Finding]:
     elif how.paired_by is PairedBy.NAME:
         via = f" ({how.base.path if how.base else ''} is deleted and {how.path} added with " \
             "the same name: the same connector)"
-    was, now = _api_name_text(old), _api_name_text(new)
-    consequence = f"api_name changes from {was} to {now}{via}: every integration, " \
-        f"orchestration system and webhook URL that calls {was} breaks until it is " \
-        f"updated to {now}"
-    if isinstance(old, str) and isinstance(new, str) and (old, new) in ctx.allow:
-        return [ctx.finding("SC100", item, f"BREAKING, accepted with {_ALLOW} {old}:{new}: "
-                            + consequence, severity=N)]
-    hint = f"keep api_name {was} and change `name` for a new label"
-    if _valid_api_name(old) and _valid_api_name(new):
-        # only then: --allow-api-name-change takes two api_names, so OLD:NEW of
-        # anything else could never match and would only send the reader in circles
-        hint += f"; if every caller is being updated, accept the break with {_ALLOW} {old}:{new}"
-    return [ctx.finding("SC100", item, "BREAKING: " + consequence, hint=hint)]
-
-
-def _valid_api_name(value: Any) -> bool:
-    return isinstance(value, str) and API_NAME.fullmatch(value) is not None
-
-
-def _api_name_text(value: Any) -> str:
-    return "(no api_name)" if value is None else show(value)
+    allowed = identity.allows(ctx.allow, old, new)
+    found = identity.api_name_change(ctx.pair.path, old, new, uses=None, allowed=allowed,
+                                     via=via)
+    if found is None:
+        return []
+    side = ctx.pair.head or ctx.pair.base
+    assert side is not None
+    return [found.placed(_place(side, item.field, ctx.pair.base))]
 
 
 def _status(ctx: _Context, item: DiffItem) -> list[Finding]:
     was, now = _executable(item.old), _executable(item.new)
     change = f"status changes from {show(item.old)} to {show(item.new)}"
     if was and not now:
-        return [ctx.finding("SC102", item, f"{change}: scheduled runs and manual triggers stop "
+        return [ctx.finding(rules.SC102, item, f"{change}: scheduled runs and manual triggers stop "
                             "until the status returns to Operational")]
     if now and not was:
-        return [ctx.finding("SC103", item, f"{change}: the connector executes again and queued "
+        return [ctx.finding(rules.SC103, item, f"{change}: the connector executes again and queued "
                             "executions will start")]
     still = "still executes" if now else "still does not execute"
-    return [ctx.finding("SC113", item, f"{change}: the connector {still}")]
+    return [ctx.finding(rules.SC113, item, f"{change}: the connector {still}")]
 
 
 def _concurrency(ctx: _Context, item: DiffItem) -> list[Finding]:
@@ -288,21 +194,21 @@ def _concurrency(ctx: _Context, item: DiffItem) -> list[Finding]:
     change = f"max_concurrent_executions goes from {old} to {new}"
     out: list[Finding] = []
     if new == 0:
-        out.append(ctx.finding("SC104", item, f"{change}: the connector is paused; new "
+        out.append(ctx.finding(rules.SC104, item, f"{change}: the connector is paused; new "
                                "executions queue and in-flight ones finish"))
     elif old == 0:
-        out.append(ctx.finding("SC105", item, f"{change}: the pause ends and queued executions "
+        out.append(ctx.finding(rules.SC105, item, f"{change}: the pause ends and queued executions "
                                f"start, {new} at a time"))
     elif new < old:
-        out.append(ctx.finding("SC107", item, f"{change}: in-flight executions are not "
+        out.append(ctx.finding(rules.SC107, item, f"{change}: in-flight executions are not "
                                "cancelled; the new limit applies to executions not yet started"))
     if new > old and new > 1:
         if ctx.head.get("create_only") is not True:
-            out.append(ctx.finding("SC106", item, f"{change} without create_only: true: "
+            out.append(ctx.finding(rules.SC106, item, f"{change} without create_only: true: "
                                    f"executions writing the same record at once leave it in a "
-                                   f"state that depends on timing", hint=RULES["SC106"].help))
+                                   f"state that depends on timing", hint=rules.SC106.help))
         elif old != 0:
-            out.append(ctx.finding("SC113", item, f"{change}: up to {new} executions run in "
+            out.append(ctx.finding(rules.SC113, item, f"{change}: up to {new} executions run in "
                                    "parallel (create_only: true, so they cannot conflict)"))
     return out
 
@@ -310,27 +216,27 @@ def _concurrency(ctx: _Context, item: DiffItem) -> list[Finding]:
 def _create_only(ctx: _Context, item: DiffItem) -> list[Finding]:
     limit = ctx.head.get("max_concurrent_executions")
     if item.new is not True and isinstance(limit, int) and limit > 1:
-        return [ctx.finding("SC106", item, f"create_only is no longer true while "
+        return [ctx.finding(rules.SC106, item, f"create_only is no longer true while "
                             f"max_concurrent_executions is {limit}: executions writing the same "
                             f"record at once leave it in a state that depends on timing",
-                            hint=RULES["SC106"].help)]
+                            hint=rules.SC106.help)]
     if item.new is True:
         effect = "declares that the load steps only create records, so parallel executions " \
             "cannot conflict"
     else:
         effect = "with at most one execution at a time nothing overlaps"
-    return [ctx.finding("SC113", item, f"create_only changes from {show(item.old)} to "
+    return [ctx.finding(rules.SC113, item, f"create_only changes from {show(item.old)} to "
                         f"{show(item.new)}: {effect}")]
 
 
 def _webhook(ctx: _Context, item: DiffItem) -> list[Finding]:
     if item.operation is Operation.ADD:
-        return [ctx.finding("SC108", item, f"execution_ended_webhook_url is set to {item.new}: "
+        return [ctx.finding(rules.SC108, item, f"execution_ended_webhook_url is set to {item.new}: "
                             "it will be called with each execution's metadata", severity=N)]
     if item.operation is Operation.REMOVE:
-        return [ctx.finding("SC108", item, f"execution_ended_webhook_url {item.old} is removed: "
-                            "downstream systems it triggers stop being called")]
-    return [ctx.finding("SC108", item, f"execution_ended_webhook_url moves from {item.old} to "
+        return [ctx.finding(rules.SC108, item, f"execution_ended_webhook_url {item.old} is "
+                            "removed: downstream systems it triggers stop being called")]
+    return [ctx.finding(rules.SC108, item, f"execution_ended_webhook_url moves from {item.old} to "
                         f"{item.new}: systems triggered by the old URL stop being called; the new "
                         "one must be ready to receive each execution's metadata")]
 
@@ -343,16 +249,16 @@ def _email(ctx: _Context, item: DiffItem) -> list[Finding]:
         who = f"{item.old} stops being told"
     else:
         who = f"{item.old} stops and {item.new} starts being told"
-    return [ctx.finding("SC109", item, f"{item.field[0]}: {who} about {about}")]
+    return [ctx.finding(rules.SC109, item, f"{item.field[0]}: {who} about {about}")]
 
 
 def _label(ctx: _Context, item: DiffItem) -> list[Finding]:
     if item.field[0] == "name":
-        return [ctx.finding("SC110", item, f"name changes from {show(item.old)} to "
+        return [ctx.finding(rules.SC110, item, f"name changes from {show(item.old)} to "
                             f"{show(item.new)}: a display label, safe; nothing calls a "
                             "connector by its name")]
     done = {Operation.ADD: "added", Operation.REMOVE: "removed", Operation.CHANGE: "changed"}
-    return [ctx.finding("SC110", item, f"description is {done[item.operation]}: documentation "
+    return [ctx.finding(rules.SC110, item, f"description is {done[item.operation]}: documentation "
                         "for people and AI tools, safe")]
 
 
@@ -360,12 +266,12 @@ def _job(ctx: _Context, item: DiffItem) -> list[Finding]:
     verb = {Operation.ADD: f"is set to {show(item.new)}",
             Operation.REMOVE: f"({show(item.old)}) is removed",
             Operation.CHANGE: f"changes from {show(item.old)} to {show(item.new)}"}
-    return [ctx.finding("SC112", item, f"{item.dotted} {verb[item.operation]}: the embedded "
+    return [ctx.finding(rules.SC112, item, f"{item.dotted} {verb[item.operation]}: the embedded "
                         "executor runs the new job from the next execution")]
 
 
 def _other(ctx: _Context, item: DiffItem) -> list[Finding]:
-    return [ctx.finding("SC113", item, f"{item.dotted} changes from {show(item.old)} to "
+    return [ctx.finding(rules.SC113, item, f"{item.dotted} changes from {show(item.old)} to "
                         f"{show(item.new)}")]
 
 

@@ -20,6 +20,7 @@ from scsync.report.changes import (
 from scsync.report.machine import finding_dict
 from scsync.report.sources import Sources
 from scsync.review.pairing import Pair, Side
+from scsync.rules import SC100
 
 
 @dataclass(slots=True)
@@ -86,7 +87,7 @@ def connector_data(pair: Pair, items: Diff, findings: Sequence[Finding]) -> Conn
         connector=(head and head.api_name) or (base and base.api_name) or pair.path,
         change=change,
         paired_by=pair.paired_by.value,
-        breaking=any(f.rule == "SC100" for f in findings),
+        breaking=any(f.rule == SC100.id for f in findings),
         severity=top.value if top else None,
         base=_side(base),
         head=_side(head),
