@@ -44,9 +44,12 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-#: A job the manifest schema accepts and the executor refuses (422): its limit on an
-#: environment variable's name (128 characters) is not in the schema.
-REFUSED_JOB = {"command": ["true"], "env": {"X" * 130: "1"}}
+#: A job that passes `validate` and that the executor side refuses (422), as Kizen may
+#: refuse for a rule of its own.  Since the schema is the one contract (issue 10) the
+#: embedded executor refuses no valid manifest for its shape, so the `CountingProxy`
+#: in front of it answers for it: any create or update carrying this marker gets 422.
+REFUSE_MARKER = "SCSYNC_TEST_REFUSE"
+REFUSED_JOB = {"command": ["true"], "env": {REFUSE_MARKER: "1"}}
 
 
 def manifest(api_name: str, **fields: Any) -> str:
@@ -98,7 +101,11 @@ def executor(tmp_path: Path) -> Iterator[Executor]:
 
 
 class CountingProxy:
-    """Forwards every request to the executor and remembers (method, path)."""
+    """Forwards every request to the executor and remembers (method, path).
+
+    A create or update whose body carries `REFUSE_MARKER` is answered 422 in the
+    executor's own error shape instead of being forwarded.
+    """
 
     def __init__(self, target: str) -> None:
         self.calls: list[tuple[str, str]] = []
@@ -115,6 +122,9 @@ class CountingProxy:
                 body = self.rfile.read(length) if length else None
                 with proxy.lock:
                     proxy.calls.append((self.command, self.path.split("?")[0]))
+                if body and self.command in ("POST", "PATCH") and REFUSE_MARKER.encode() in body:
+                    self._refuse()
+                    return
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "connection")}
                 answer = session.request(self.command, target + self.path, data=body,
@@ -127,6 +137,16 @@ class CountingProxy:
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
                 self.wfile.write(answer.content)
+
+            def _refuse(self) -> None:
+                problem = {"field": "job.env", "message": "refused by this executor"}
+                content = json.dumps({"detail": f"job.env: {problem['message']}",
+                                      "errors": [problem]}).encode()
+                self.send_response(422)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
 
             do_GET = do_POST = do_PATCH = _forward
 

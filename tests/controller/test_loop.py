@@ -230,7 +230,7 @@ def test_listen_on_port_0_logs_the_port_it_got(
 
 
 def test_plan_findings_and_apply_failures_are_logged_counted_and_shown(
-        remote: tuple[Path, Clone], executor: Executor,
+        remote: tuple[Path, Clone], executor: Executor, proxy: CountingProxy,
         start_controller: ControllerFactory) -> None:
     bare, clone = remote
     with executor.client() as client:
@@ -241,7 +241,7 @@ def test_plan_findings_and_apply_failures_are_logged_counted_and_shown(
         "connectors/c.yaml": manifest("conc", name="Conc", max_concurrent_executions=3),
         "connectors/h.yaml": manifest("holder_b", name="Holder"),
         "connectors/f.yaml": manifest("fails_c", name="Fails")})
-    controller = start_controller(bare, executor.url, "--interval", "300")
+    controller = start_controller(bare, proxy.url, "--interval", "300")
     controller.wait_applied(first)
     second = clone.commit("two", {
         "connectors/u.yaml": manifest("unused_a2", name="Unused"),  # SC120
@@ -249,7 +249,7 @@ def test_plan_findings_and_apply_failures_are_logged_counted_and_shown(
         "connectors/h.yaml": manifest("by_hand", name="Holder"),  # SC127
         "connectors/f.yaml": manifest("fails_c", name="Fails", job=REFUSED_JOB)})  # 422
     controller.stop()
-    controller = start_controller(bare, executor.url, "--interval", "300")
+    controller = start_controller(bare, proxy.url, "--interval", "300")
     status = controller.wait_applied(second)
     log = controller.log()
     assert re.search(r" WARNING connectors/u\.yaml: SC120: api_name 'unused_a' -> ", log), log

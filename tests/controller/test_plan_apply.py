@@ -190,10 +190,10 @@ def test_apply_without_a_tty_refuses_and_writes_nothing(
 
 
 def test_one_failing_connector_does_not_stop_the_others(
-        scsync: Cli, work: Clone, executor: Executor) -> None:
+        scsync: Cli, work: Clone, proxy: CountingProxy) -> None:
     work.write({"connectors/a_bad.yaml": manifest("a_bad", job=REFUSED_JOB),
                 "connectors/b_good.yaml": manifest("b_good")})
-    code, out, err = scsync("apply", "--repo", work.path, "--executor", executor.url,
+    code, out, err = scsync("apply", "--repo", work.path, "--executor", proxy.url,
                             "--auto-approve", "--format", "json")
     assert code == 1, out + err
     outcomes = {o["api_name"]: o for o in check_output(out)["apply"]["outcomes"]}

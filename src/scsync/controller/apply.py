@@ -27,6 +27,7 @@ from scsync.controller.live import LiveConnector, patch_body
 from scsync.controller.plan import Action, ConnectorPlan, Plan, make_plan
 from scsync.controller.state import Record, State
 from scsync.findings import Finding, Severity
+from scsync.identity import PairedBy
 from scsync.manifest.model import INACTIVE
 
 
@@ -149,7 +150,7 @@ def _carry(entry: ConnectorPlan, records: dict[str, Record], state: State) -> st
     creating a second connector.
     """
     old = records.get(entry.record_path or "")
-    if entry.matched_by != "rename" or old is None or old.path == entry.path:
+    if entry.paired_by is not PairedBy.RENAME or old is None or old.path == entry.path:
         return entry.record_path or entry.path
     state.save([Record(entry.path, old.connector_id, old.api_name, old.commit)],
                forget=[old.path])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scsync.client import ExecutorClient, ExecutorError
+from scsync.controller import rules
 from scsync.controller.apply import ApplyResult, apply_plan
 from scsync.controller.desired import Desired, DesiredReader
 from scsync.controller.metrics import ControllerMetrics
@@ -216,7 +217,8 @@ class Reconciler:
                           if entry.path in left else f"not applied: {fields}")
             elif entry.blocked:
                 sync = OUT_OF_SYNC
-                reason = "; ".join(f.message for f in entry.findings if f.rule == "SC121")
+                reason = "; ".join(f.message for f in entry.findings
+                                   if f.rule == rules.SETUP_ON_EXISTING.id)
             elif entry.writes:
                 reason = "applied: " + ", ".join(i.dotted for i in entry.changes)
             # Warnings (an unused rename applied, a rename seen without state) belong

@@ -32,9 +32,14 @@ from scsync.controller.state import Record
 from scsync.diff import Diff, DiffItem, diff
 from scsync.findings import Finding, Severity
 from scsync.identity import PairedBy
-from scsync.manifest.model import EXECUTABLE, INACTIVE, NEEDS_ATTENTION, SETUP, Connector
-
-_RUNNING = ("operational", "need_attention")
+from scsync.manifest.model import (
+    EXECUTABLE,
+    INACTIVE,
+    NEEDS_ATTENTION,
+    OPERATIONAL,
+    SETUP,
+    Connector,
+)
 
 
 class Action(enum.Enum):
@@ -162,7 +167,7 @@ def make_plan(
     for item in live:
         if item.id in claimed:
             continue
-        will_prune = prune and item.status != "inactive"
+        will_prune = prune and item.manifest_status != INACTIVE
         spec = rules.PRUNE if will_prune else rules.UNMANAGED
         plan.unmanaged.append(UnmanagedPlan(
             item.id, item.api_name, item.name, item.status, will_prune,
@@ -213,9 +218,7 @@ def _update(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
     entry = ConnectorPlan(path, connector.api_name, Action.IN_SYNC, connector, live.id,
                           live.api_name, how, record_path)
     want = connector.settings()
-    have = live.settings()
-    if "job" not in live.raw:  # Kizen's own executor has no job: nothing to compare
-        have["job"] = want["job"]
+    have = live.comparable(want)
     items = list(diff(have, want))
     status_item, items = _take(items, "status")
     name_item, items = _take(items, "api_name")
@@ -233,17 +236,16 @@ def _update(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
         keys.append("status")
     elif status_item is not None and connector.status == SETUP:
         entry.blocked = (status_item,)
-    body = patch_body(want, keys)
-    if new_status is not None:
-        body["status"] = new_status
     if name_item is not None:
         refusal = _api_name_guard(path, connector, live, how, by_api, in_use, allow, entry)
         if refusal is not None:
             entry.action, entry.reason = refusal
             entry.changes = (name_item, *applied)
             return entry
-        body["api_name"] = connector.api_name
+        keys.append("api_name")
         applied.insert(0, name_item)
+    # The one crossing into API spelling: an update may set only some statuses.
+    body = patch_body(want, keys, {"status": new_status} if new_status is not None else None)
     entry.changes, entry.body = tuple(applied), body
     entry.action = Action.UPDATE if body else Action.IN_SYNC
     return entry
@@ -256,9 +258,9 @@ def _take(items: list[DiffItem], key: str) -> tuple[DiffItem | None, list[DiffIt
 
 def _status_change(path: str, connector: Connector, live: LiveConnector,
                    entry: ConnectorPlan) -> str | None:
-    """The API status an update sets, or None; notes what a reader must know."""
+    """The status an update sets (manifest spelling), or None; notes what a reader must know."""
     if connector.status in EXECUTABLE:
-        if live.status in _RUNNING:
+        if live.running:
             return None
         entry.findings.append(rules.REACTIVATED.finding(
             path, f"status {live.status} -> operational: queued executions start",
@@ -267,10 +269,10 @@ def _status_change(path: str, connector: Connector, live: LiveConnector,
             entry.findings.append(rules.NEEDS_ATTENTION.finding(
                 path, "the executor is set to operational (an update cannot set "
                 "need_attention)", pointer="/status"))
-        return "operational"
+        return OPERATIONAL
     if connector.status == INACTIVE:
-        return None if live.status == "inactive" else "inactive"
-    if connector.status == SETUP and live.status != "setup":
+        return None if live.manifest_status == INACTIVE else INACTIVE
+    if connector.status == SETUP and live.manifest_status != SETUP:
         entry.findings.append(rules.SETUP_ON_EXISTING.finding(
             path, f"status Setup cannot be set on an existing connector; it stays "
             f"{live.status}", pointer="/status"))

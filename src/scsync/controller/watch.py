@@ -15,6 +15,7 @@ from typing import TextIO
 import watchfiles
 
 from scsync.client import ExecutorClient
+from scsync.controller import rules
 from scsync.controller.apply import apply_plan
 from scsync.controller.commands import PlanOptions, build_plan, session
 from scsync.controller.plan import Action
@@ -74,7 +75,7 @@ def _round(options: PlanOptions, client: ExecutorClient, state: State, out: Text
         if entry.action in (Action.REFUSED, Action.ERROR):
             lines.append(f"  ! {entry.api_name}: {entry.reason}")
         for finding in entry.findings:
-            if finding.rule != "SC100":
+            if finding.rule != rules.API_NAME_CHANGE.id:
                 lines.append(f"    {finding.rule}: {finding.message}")
     took = time.monotonic() - started
     summary = "in sync" if not lines else result.summary()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from scsync.errors import ScsyncError
 from scsync.executor.models import STATUS_UPDATE_ERROR, UPDATABLE_STATUSES
 from scsync.executor.records import Connector, ConnectorSettings
+from scsync.findings import Severity
+from scsync.identity import api_name_change
 from scsync.manifest import model
 
 EXECUTABLE: frozenset[str] = model.API_EXECUTABLE
@@ -53,12 +55,14 @@ def api_name_change_refusal(connector: Connector, new_name: str | None, *,
     """The api_name guard: why `connector` may not be renamed to `new_name`, or None.
 
     Callers (jobs, other connectors) refer to a used connector by its name, so a
-    rename of one that has run needs `force`.  This is the one place the decision
-    is made; scsync.identity's api_name-change decision replaces its body.
+    rename of one that has run needs `force`.  Whether it may is scsync.identity's
+    decision, the one review and plan make; the words are the API's own.
     """
-    if new_name is None or new_name == connector.api_name or force:
+    if new_name is None:
         return None
-    if connector.used_count == 0:
+    decision = api_name_change(connector.id, connector.api_name, new_name,
+                               uses=connector.used_count, allowed=force)
+    if decision is None or decision.severity is not Severity.ERROR:
         return None
     return (f"api_name cannot change: the connector has been used "
             f"{connector.used_count} time(s) and callers refer to it by name; "
