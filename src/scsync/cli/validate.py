@@ -12,13 +12,11 @@ from scsync.checks.schema import load_schema
 from scsync.cli.common import add_format_option, add_output_option, emit
 from scsync.errors import UsageError
 from scsync.findings import Severity
-from scsync.manifest.discover import STDIN
+from scsync.manifest.discover import DEFAULT_FOLDER, STDIN
 from scsync.manifest.loader import DEFAULT_MAX_BYTES
 from scsync.report import Report
 from scsync.report.sources import Sources, disk_reader, source_text
 from scsync.rules import RULES
-
-DEFAULT_PATH = "connectors"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "paths", nargs="*", metavar="PATH",
-        help=f"manifest files and folders ('-' reads standard input; default: {DEFAULT_PATH}/)",
+        help=f"manifest files and folders ('-' reads standard input; default: {DEFAULT_FOLDER}/)",
     )
     parser.add_argument(
         "--schema", metavar="FILE", help="validate against this JSON Schema instead"
@@ -62,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 1 or more")
     started, clock = datetime.now(UTC), time.perf_counter()
     ignored = _ignored_rules(args.ignore)
-    paths = args.paths or [DEFAULT_PATH]
+    paths = args.paths or [DEFAULT_FOLDER]
     schema = load_schema(args.schema)
     # standard input is read here, not in the pipeline, so a report can quote its lines
     stdin = sys.stdin.buffer.read() if STDIN in paths else None

@@ -35,7 +35,7 @@ from scsync.gitsource import (
     normalize_folder,
     open_repo,
 )
-from scsync.manifest.discover import SUFFIXES
+from scsync.manifest.discover import DEFAULT_FOLDER, SUFFIXES
 from scsync.manifest.loader import DEFAULT_MAX_BYTES
 from scsync.report.changes import IgnoredData
 from scsync.report.sources import source_text
@@ -44,7 +44,6 @@ from scsync.review.pairing import Pair, PairedBy, Side
 from scsync.review.result import ReviewResult, connector_data
 from scsync.rules import Family
 
-DEFAULT_FOLDER = "connectors"
 _IGNORED = {
     "120000": "a symbolic link: manifests are read from regular files only",
     "160000": "a submodule, not a manifest",
