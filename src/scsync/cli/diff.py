@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from scsync.cli.common import add_format_option, add_output_option, emit
 from scsync.errors import UsageError
 from scsync.findings import Severity
-from scsync.review.engine import DEFAULT_FOLDER, ReviewOptions, review
+from scsync.manifest.discover import DEFAULT_FOLDER
+from scsync.review.engine import ReviewOptions, review
 
 _ALLOW = re.compile(r"([^\s:]+):([^\s:]+)")
 
