@@ -73,15 +73,14 @@ def test_commits_webhooks_and_a_broken_commit_between_two_good_ones(
     fixed = clone.commit("three", {"connectors/b.yaml": manifest("b_conn", name="B",
                                                                  status="Inactive")})
     body = _push_body(fixed)
-    started = time.monotonic()
     assert controller.hook(body, sign(body)).status_code == 202
+    # The interval is 300 s: only the push can have started the pass wait_applied sees
+    # (its own wait is 20 s). How fast is bench_controller.py's business, not a test's.
     status = controller.wait_applied(fixed)
-    elapsed = time.monotonic() - started
     assert status["invalid_commit"] is None
     with executor.client() as client:
         assert client.get_connector("a_conn")["name"] == "A changed"
         assert client.get_connector("b_conn")["status"] == "inactive"
-    assert elapsed < 5, elapsed
 
     # An API-name change of a connector in use: refused, visible, the rest applied.
     with executor.client() as client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 from standardwebhooks import Webhook
@@ -104,10 +103,9 @@ def test_sigterm_stops_jobs_as_interrupted_and_exits_cleanly(
                             "job": sh_job("exec sleep 30")})
         eid = c.start_flow("stopped")
         wait_execution(c, "stopped", eid, ("running",))
-    started = time.monotonic()
-    # uvicorn re-raises the signal once shut down, so the parent sees a SIGTERM death.
+    # uvicorn re-raises the signal once shut down, so the parent sees a SIGTERM death;
+    # a server that did not stop in time would have been killed (-9) by the fixture.
     assert server.stop() in (0, -15)
-    assert time.monotonic() - started < 10
     assert "Application shutdown complete" in server.log()
     server.start()
     with server.client() as c:

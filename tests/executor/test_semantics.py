@@ -180,10 +180,8 @@ def test_timeout_kills_the_whole_process_group(shared_executor: ExecutorProcess,
     pid_file = tmp_path / "grandchild.pid"
     script = f'sleep 30 & echo $! > {pid_file}; wait'
     name = _connector(client, status="operational", job=sh_job(script, timeout_seconds=1))
-    started = time.monotonic()
     ended = wait_execution(client, name, client.start_flow(name))
     assert (ended["status"], ended["reason"]) == ("error", "timed out after 1s")
-    assert time.monotonic() - started < 5
     grandchild = int(pid_file.read_text())
     wait_for(lambda: not alive(grandchild), 3, message="the grandchild to be killed")
 
