@@ -37,6 +37,8 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+()-]+)*")
+# A UUID (Kizen's ids) reads as a string in both YAML versions, digits first or not.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 _KEYWORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -109,7 +111,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(scalar(v) for v in value) + "]"
     if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and value.lower() not in _KEYWORDS:
+        if (_PLAIN.fullmatch(value) and value.lower() not in _KEYWORDS) or _UUID.fullmatch(value):
             return value
         return '"' + "".join(_escape(c) for c in value) + '"'
     # Only JSON reaches here (numbers with a fraction): write it for the schema to refuse.
