@@ -323,3 +323,15 @@ def test_an_executor_without_custom_objects_keeps_the_ids(scsync: Cli, work: Clo
     text = (work.path / "connectors/hourly_contacts.yaml").read_text("utf-8")
     assert (f"custom_object: {CONTACTS_ID}  # the object's id: this executor serves no "
             "/api/custom-objects") in text
+
+
+def test_a_folder_it_cannot_write_is_an_environment_error(scsync: Cli, work: Clone,
+                                                          executor: Executor) -> None:
+    _create(executor, CONNECTORS[1])
+    (work.path / "connectors/beta_attention.yaml").mkdir(parents=True)  # a folder in the way
+    code, _, err = scsync("import", "--repo", work.path, "--executor", executor.url, "--force")
+    assert code == 2 and "cannot write in" in err and "Traceback" not in err
+    (work.path / "kizen").write_text("not a folder", "utf-8")
+    code, _, err = scsync("import", "--repo", work.path, "--executor", executor.url,
+                          "--folder", "kizen")
+    assert code == 2 and "is a file, not a folder" in err

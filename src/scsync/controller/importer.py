@@ -124,6 +124,8 @@ def import_connectors(options: ImportOptions, client: ExecutorClient, header: st
     if not folder.is_relative_to(repo) or folder == repo:
         raise UsageError(f"--folder {options.folder!r} must be a folder inside the repository "
                          f"{repo}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--folder {options.folder!r} is a file, not a folder")
     wanted = statuses(options.statuses)
     state_path = options.state_path or repo / ".scsync" / "controller.db"
     managers = _managers(repo, folder, state_path)
@@ -155,7 +157,11 @@ def import_connectors(options: ImportOptions, client: ExecutorClient, header: st
         entries.append(entry)
     entries.sort(key=lambda e: e.path)
     if not options.dry_run:
-        _write(repo, folder, [e for e in entries if e.writes], state_path)
+        try:
+            _write(repo, folder, [e for e in entries if e.writes], state_path)
+        except OSError as exc:  # a read-only folder, a directory where a file goes
+            raise UsageError(f"cannot write in {folder}: {exc.strerror or exc}"
+                             + (f" ({exc.filename})" if exc.filename else "")) from None
     return ImportResult(entries, missing, options.dry_run)
 
 
