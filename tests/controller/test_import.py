@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.controller.conftest import DESCRIPTION, Clone, Executor, manifest
 
+from scsync.controller.manifest_text import render
 from specs import check_output
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -335,3 +338,15 @@ def test_a_folder_it_cannot_write_is_an_environment_error(scsync: Cli, work: Clo
     code, _, err = scsync("import", "--repo", work.path, "--executor", executor.url,
                           "--folder", "kizen")
     assert code == 2 and "is a file, not a folder" in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40), key=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}",
+                                                      fullmatch=True))
+def test_any_live_text_is_written_so_that_it_reads_back_as_itself(text: str, key: str) -> None:
+    # What a user would notice: a live name or env value that came back changed
+    # (a `yes` turned true, a `#` cut off); render() refuses to return such a text.
+    data = {"apiVersion": "scsync/v1", "name": text, "description": text,
+            "job": {"command": [text or "x"], "env": {key: text}}}
+    out = render(data, [f"from {text}"], {"name": text}, 1)
+    assert yaml.safe_load(out) == data
