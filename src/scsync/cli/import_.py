@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     statuses(args.status)  # a bad --status is a usage error before any request
     options = ImportOptions(
-        repo=args.repo, executor=args.executor or "", folder=args.folder,
+        repo=args.repo, folder=args.folder,
         select=tuple(args.select), statuses=tuple(args.status), force=args.force,
         dry_run=args.dry_run,
         state_path=args.data_dir / "controller.db" if args.data_dir else None)

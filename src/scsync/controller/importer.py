@@ -54,7 +54,6 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
     repo: Path
-    executor: str
     folder: str = DEFAULT_FOLDER
     select: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()  # either spelling
