@@ -111,6 +111,11 @@ TRIGGERS: dict[str, Trigger] = {
                      "c/aa.yaml:8:38", "both notification emails are o@example.com"),
     "SC045": Trigger({"c/aa.yaml": manifest("bb")}, N, "c/aa.yaml:3:11",
                      "the file is named 'aa' but its api_name is 'bb'"),
+    "SC046": Trigger({"c/aa.yaml": manifest("aa", "connector_type: schedule\n")}, E,
+                     "c/aa.yaml:7:17", "connector_type is schedule but there is no cadence"),
+    "SC047": Trigger({"c/aa.yaml": manifest("aa", "connector_type: spreadsheet\n"
+                                                "cadence: 3600\n")}, W,
+                     "c/aa.yaml:8:10", "a spreadsheet connector does not use it"),
     "SC050": Trigger({"c/aa.yaml": manifest("aa"),
                       "c/sub/aa.yaml": manifest("aa", name="Other")}, E,
                      "c/sub/aa.yaml:3:11", "api_name 'aa' is already used by c/aa.yaml:3"),
@@ -312,6 +317,25 @@ def test_file_name_rules(tmp_path: Path) -> None:
     assert ("c/Bad.yaml", "SC045") not in by_rule
     hint = next(f.hint for f in found if f.rule == "SC045")
     assert hint == "rename the file to real_name.yaml"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("connector_type: schedule\n", [("SC046", "error")]),
+        ("connector_type: schedule\ncadence: 3600\n", []),
+        ("connector_type: webhook\n", []),
+        ("connector_type: webhook\ncadence: 60\n", []),
+        ("connector_type: activity\ncadence: 60\n", [("SC047", "warning")]),
+        ("connector_type: direct_api_connection\ncadence: 60\n", [("SC047", "warning")]),
+        ("cadence: 60\n", []),
+        ("connector_type: spreadsheet\ncustom_object: client_client\n", []),
+    ],
+)
+def test_cadence_follows_the_connector_type(
+    tmp_path: Path, extra: str, expected: list[tuple[str, str]]
+) -> None:
+    assert rules_of(tmp_path, extra) == expected
 
 
 def test_settings_rules_still_run_when_the_schema_refuses_the_file(tmp_path: Path) -> None:

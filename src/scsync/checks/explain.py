@@ -63,6 +63,8 @@ _PATTERN_WORDS = {
     "api_name": "must start with a lowercase letter and hold only lowercase letters, digits "
     "and '_' (2 to 64 characters)",
     "name": "must not be blank",
+    "custom_object": "must be an object's api_name (a lowercase letter, then lowercase letters, "
+    "digits and '_', 2 to 64 characters) or its id (a UUID)",
     "additional_notification_email": "must be one email address",
     "additional_error_notification_email": "must be one email address",
     "execution_ended_webhook_url": "must be an https:// URL (plain http:// only for localhost "
@@ -312,6 +314,8 @@ def _pattern_hint(field: str, value: Any) -> str | None:
         if _API_NAME.fullmatch(candidate) and candidate != value:
             return f"for example '{candidate}'"
         return None
+    if field == "custom_object":
+        return "the object's api_name, not its label (Kizen's contacts object is client_client)"
     if field in _EMAIL_FIELDS and value.count("@") > 1:
         return "one address only: use a distribution list to reach several people"
     if field == "execution_ended_webhook_url" and value.startswith("http://"):

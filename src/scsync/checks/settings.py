@@ -1,4 +1,4 @@
-"""Rules about one connector's settings (SC040-SC045).
+"""Rules about one connector's settings (SC040-SC047).
 
 They read the raw document defensively, so they also run on a document the
 schema refused: a file with a typo in one key still gets told about risky
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from scsync import contract
 from scsync.findings import Finding
 from scsync.manifest.loader import Document
-from scsync.manifest.model import EXECUTABLE, STATUSES
+from scsync.manifest.model import CADENCE_TYPES, CONNECTOR_TYPES, EXECUTABLE, STATUSES
 from scsync.rules import RULES
 
 MIN_DESCRIPTION = 20
@@ -109,7 +109,32 @@ def filename(doc: Document) -> Iterator[Finding]:
         )
 
 
-CHECKS: tuple[Check, ...] = (description, concurrency, status, emails, filename)
+def cadence(doc: Document) -> Iterator[Finding]:
+    """SC046 a schedule without a cadence; SC047 a cadence its connector type ignores.
+
+    Without a connector_type nothing is said: the type then lives in Kizen alone,
+    and a cadence may be what that type reads.
+    """
+    kind = doc.data.get("connector_type")
+    if kind not in CONNECTOR_TYPES:
+        return
+    if "cadence" not in doc.data:
+        if kind == "schedule":
+            yield _on(
+                "SC046", doc, "connector_type",
+                "connector_type is schedule but there is no cadence: nothing says how often "
+                "it runs",
+                hint="add `cadence:` with the seconds between runs, e.g. `cadence: 3600`",
+            )
+    elif kind not in CADENCE_TYPES:
+        yield _on(
+            "SC047", doc, "cadence",
+            f"cadence is set but a {kind} connector does not use it (only schedule and "
+            "webhook connectors do)",
+        )
+
+
+CHECKS: tuple[Check, ...] = (description, concurrency, status, emails, filename, cadence)
 
 
 def check(doc: Document) -> list[Finding]:

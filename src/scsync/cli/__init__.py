@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "validate",
     "executor",
     "plan", "apply", "run", "controller", "watch", "up",  # the controller (issue 5)
+    "import_",  # adopting live connectors (issue 11)
     "diff",
     "rules",
 ]
@@ -42,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # Commands whose module is named differently.
-_MODULE_OF = {"executions": "run"}
+_MODULE_OF = {"executions": "run", "import": "import_"}
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -29,6 +29,12 @@ MANIFEST_STATUS = {v: k for k, v in API_STATUS.items()}
 #: the executable statuses in the executor API's spelling (what a live connector reports)
 API_EXECUTABLE = frozenset(API_STATUS[status] for status in EXECUTABLE)
 
+#: Kizen's connector types (the schema's `connector_type` enum, in its order)
+CONNECTOR_TYPES = ("spreadsheet", "webhook", "schedule", "activity", "bulkaction",
+                   "polling_third_party_api", "direct_api_connection")
+#: the types that read `cadence`: a schedule's interval, a webhook's batching window
+CADENCE_TYPES = frozenset({"schedule", "webhook"})
+
 DEFAULT_MAX_CONCURRENT = 1
 DEFAULT_TIMEOUT_SECONDS = 3600
 
@@ -64,6 +70,9 @@ class Connector:
     name: str
     status: str
     description: str | None = None
+    connector_type: str | None = None
+    custom_object: str | None = None
+    cadence: int | None = None
     max_concurrent_executions: int = DEFAULT_MAX_CONCURRENT
     create_only: bool = False
     additional_notification_email: str | None = None
@@ -88,6 +97,9 @@ class Connector:
             name=data["name"],
             status=data["status"],
             description=data.get("description"),
+            connector_type=data.get("connector_type"),
+            custom_object=data.get("custom_object"),
+            cadence=int(data["cadence"]) if data.get("cadence") is not None else None,
             max_concurrent_executions=int(
                 data.get("max_concurrent_executions", DEFAULT_MAX_CONCURRENT)
             ),
@@ -110,6 +122,9 @@ class Connector:
             "name": self.name,
             "description": self.description,
             "status": self.status,
+            "connector_type": self.connector_type,
+            "custom_object": self.custom_object,
+            "cadence": self.cadence,
             "max_concurrent_executions": self.max_concurrent_executions,
             "create_only": self.create_only,
             "additional_notification_email": self.additional_notification_email,

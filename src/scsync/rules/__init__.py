@@ -41,6 +41,8 @@ from scsync.rules.manifest import (
     SC043,
     SC044,
     SC045,
+    SC046,
+    SC047,
     SC050,
     SC051,
 )
@@ -78,7 +80,8 @@ from scsync.rules.review import (
 __all__ = ["PRECISIONS", "PROJECT_URL", "RULES", "RULES_DOC_URL", "SC001", "SC002", "SC003",
            "SC004", "SC005", "SC006", "SC007", "SC008", "SC009", "SC010", "SC011", "SC012",
            "SC020", "SC021", "SC022", "SC023", "SC024", "SC025", "SC029", "SC040", "SC041",
-           "SC042", "SC043", "SC044", "SC045", "SC050", "SC051", "SC100", "SC101", "SC102",
+           "SC042", "SC043", "SC044", "SC045", "SC046", "SC047", "SC050", "SC051", "SC100",
+           "SC101", "SC102",
            "SC103", "SC104", "SC105", "SC106", "SC107", "SC108", "SC109", "SC110", "SC111",
            "SC112", "SC113", "SC120", "SC121", "SC122", "SC123", "SC124", "SC125", "SC126",
            "SC127", "SC128", "SC129", "SC130", "Family", "Rule", "by_family", "register", "rule"]

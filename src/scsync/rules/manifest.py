@@ -166,6 +166,20 @@ SC045 = Rule(
     "The file name is how people find a connector in the repository and in reviews; "
     "when it differs from the api_name the two drift further apart with every rename.",
     ("maintainability",))
+SC046 = Rule(
+    "SC046", "cadence-required", E, "A schedule connector has no cadence.",
+    "Add `cadence:` with the seconds between runs (3600 runs it hourly).",
+    "A connector of connector_type `schedule` runs every `cadence` seconds; without one "
+    "Kizen has nothing to schedule, and the executor refuses to create it.",
+    ("correctness",))
+SC047 = Rule(
+    "SC047", "cadence-ignored", W, "A cadence on a connector type that does not use it.",
+    "Only `schedule` (the interval) and `webhook` (the batching window) read cadence; "
+    "remove it, or correct connector_type.",
+    "Kizen reads `cadence` for schedule connectors, as the seconds between runs, and for "
+    "webhook connectors, as the window inbound requests are batched over; on any other "
+    "connector_type it changes nothing, which usually means the type or the cadence is a "
+    "mistake.", ("maintainability",))
 
 # the set
 SC050 = Rule(
@@ -183,5 +197,5 @@ SC051 = Rule(
 
 #: In id order: the catalogue (`scsync.rules`) lists these.
 ALL = (SC001, SC002, SC003, SC004, SC005, SC006, SC007, SC008, SC009, SC010, SC011, SC012, SC020,
-       SC021, SC022, SC023, SC024, SC025, SC029, SC040, SC041, SC042, SC043, SC044, SC045, SC050,
-       SC051)
+       SC021, SC022, SC023, SC024, SC025, SC029, SC040, SC041, SC042, SC043, SC044, SC045, SC046,
+       SC047, SC050, SC051)
