@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from scsync.executor.domain import Conflict, InvalidChange, NotFound, Refusal
+from scsync.executor.domain import BadRequest, Conflict, InvalidChange, NotFound, Refusal
 
 # Logged under the API's name, so operators' log filters keep working.
 log = logging.getLogger("scsync.executor.api")
@@ -47,7 +47,8 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _ERROR_WORDS = {
-    400: "Malformed JSON body, or a status an update may not set.",
+    400: "Malformed JSON body, a status an update may not set, or a value the executor "
+         "does not offer (an ordering key, a cadence, an object).",
     401: "Missing or invalid X-API-KEY.",
     403: "X-BUSINESS-ID does not match this executor.",
     404: "No such connector, execution or file.",
@@ -84,7 +85,8 @@ def _methods_by_path(document: dict[str, Any]) -> list[tuple[re.Pattern[str], se
             for path, operations in document["paths"].items()]
 
 
-_REFUSAL_STATUS: dict[type[Refusal], int] = {NotFound: 404, Conflict: 409, InvalidChange: 400}
+_REFUSAL_STATUS: dict[type[Refusal], int] = {NotFound: 404, Conflict: 409, InvalidChange: 400,
+                                             BadRequest: 400}
 
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:
