@@ -182,6 +182,13 @@ async def metadata(executor: Service) -> dict[str, object]:
     return executor.metadata()
 
 
+@routes.api_route("/api/smart-connectors/metadata", include_in_schema=False,
+                  methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def metadata_other_methods() -> None:
+    """/metadata is read-only: the other methods are a 405, not a connector named so."""
+    raise api_errors.method_not_allowed()
+
+
 @routes.get("/api/custom-objects", response_model=CustomObjectPage, responses=WITH_PARAMS)
 async def list_custom_objects(
     request: Request, executor: Service,

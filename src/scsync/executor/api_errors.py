@@ -75,14 +75,22 @@ def install(app: FastAPI, document: dict[str, Any]) -> None:
     app.state.allow = _methods_by_path(document)
 
 
-def _methods_by_path(document: dict[str, Any]) -> list[tuple[re.Pattern[str], set[str]]]:
+def _methods_by_path(
+    document: dict[str, Any],
+) -> list[tuple[re.Pattern[str], set[str], bool]]:
     """What a 405's Allow names: every method the document lists for the path.
 
     Starlette's own 405 names only the methods of the first route that matched
-    the path, and each route here has one method.
+    the path, and each route here has one method.  A fixed path (`.../metadata`)
+    is its own resource, so it wins over a templated one (`.../{c}`) it also matches.
     """
-    return [(compile_path(path)[0], {method.upper() for method in operations})
+    return [(compile_path(path)[0], {method.upper() for method in operations}, "{" not in path)
             for path, operations in document["paths"].items()]
+
+
+def method_not_allowed() -> StarletteHTTPException:
+    """A 405 for a route that takes every other method of a fixed path (see api.py)."""
+    return StarletteHTTPException(405, "Method Not Allowed")
 
 
 _REFUSAL_STATUS: dict[type[Refusal], int] = {NotFound: 404, Conflict: 409, InvalidChange: 400,
@@ -114,8 +122,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         path = request.scope["path"]
-        allowed = set().union(*(methods for pattern, methods in request.app.state.allow
-                                if pattern.match(path)))
+        matches = [(methods, fixed) for pattern, methods, fixed in request.app.state.allow
+                   if pattern.match(path)]
+        fixed_only = [methods for methods, fixed in matches if fixed]
+        allowed = set().union(*(fixed_only or [methods for methods, _ in matches]))
         headers["Allow"] = ", ".join(sorted(allowed))
     body: dict[str, Any] = {"detail": exc.detail}
     if exc.status_code == 422:  # the document promises every 422 its list

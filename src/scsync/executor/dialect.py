@@ -28,7 +28,7 @@ CADENCE_MAX = 2_592_000
 RESERVED_API_NAMES = frozenset({"metadata"})
 """Path words under /api/smart-connectors/ a connector's api_name would shadow."""
 
-CONNECTOR_ORDERING = {"name": "name", "api_name": "api_name", "created": "created",
+CONNECTOR_ORDERING = {"name": "name COLLATE NOCASE", "api_name": "api_name", "created": "created",
                       "status": "status"}
 EXECUTION_ORDERING = {"created": "seq"}
 """The `ordering` keys of each list, and the column each sorts on (`-key` reverses)."""
