@@ -391,3 +391,40 @@ def test_the_openapi_document_describes_kizens_routes_and_fields(
     assert create["properties"]["cadence"]["anyOf"][0]["maximum"] == 2_592_000
     assert set(schemas["Metadata"]["required"]) >= {"cadence_choices", "connector_types",
                                                     "sql_versions"}
+
+
+# -- an older database ----------------------------------------------------------------
+
+
+def test_a_database_of_the_previous_version_gains_kizens_fields(
+    start_executor: ExecutorFactory, tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from scsync.executor.schema import MIGRATIONS
+
+    folder = tmp_path / "upgrade"
+    folder.mkdir()
+    db = sqlite3.connect(folder / "executor.db")
+    for script in MIGRATIONS[:2]:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    db.execute("PRAGMA user_version=2")
+    now = "2026-01-01T00:00:00Z"
+    db.execute("INSERT INTO connectors (id, api_name, name, status, max_concurrent_executions,"
+               " create_only, created, updated) VALUES (?, 'old_one', 'Old', 'inactive', 1, 0,"
+               " ?, ?)", ("11111111-1111-4111-8111-111111111111", now, now))
+    db.execute("INSERT INTO executions (id, connector_id, status, is_dry_run, diff_check,"
+               " created) VALUES (?, ?, 'queued', 1, 1, ?)",
+               ("22222222-2222-4222-8222-222222222222",
+                "11111111-1111-4111-8111-111111111111", now))
+    db.commit()
+    db.close()
+    kizen = KizenSession(start_executor(name="upgrade").url)
+    old = kizen.ok("GET", f"{BASE}/old_one")
+    assert (old["connector_type"], old["custom_object"], old["cadence"]) == (None, None, None)
+    # The dry run queued before the upgrade now runs (no job: it ends as error, at once).
+    runs = _ended(kizen, "old_one", 1)
+    assert runs[0]["trigger_type"] == "manual"
+    assert runs[0]["error_details"] == "no job defined"
