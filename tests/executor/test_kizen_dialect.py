@@ -127,6 +127,11 @@ def test_cadence_choices_are_offered_in_kizens_shape_and_enforced(
     assert patch.status_code == 400 and "86400" in _detail(patch)
     assert kizen.ok("PATCH", f"{BASE}/nightly", json={"cadence": 86400})["cadence"] == 86400
     assert kizen.ok("PATCH", f"{BASE}/nightly", json={"cadence": None})["cadence"] is None
+    # The document offers what the executor enforces.
+    spec = requests.get(f"{server.url}/openapi.json", timeout=5).json()
+    for model in ("ConnectorCreate", "ConnectorUpdate"):
+        cadence = spec["components"]["schemas"][model]["properties"]["cadence"]["anyOf"][0]
+        assert cadence["enum"] == [300, 3600, 86400]
 
 
 @pytest.mark.parametrize(("cadence", "accepted"), [
@@ -389,6 +394,9 @@ def test_the_openapi_document_describes_kizens_routes_and_fields(
     create = schemas["ConnectorCreate"]
     assert "api_name" not in create.get("required", [])
     assert create["properties"]["cadence"]["anyOf"][0]["maximum"] == 2_592_000
+    assert "enum" not in create["properties"]["cadence"]["anyOf"][0]  # no choices by default
+    contacts = KizenSession(shared_executor.url).contacts_id()
+    assert create["properties"]["custom_object"]["anyOf"][0]["enum"] == [contacts]
     assert set(schemas["Metadata"]["required"]) >= {"cadence_choices", "connector_types",
                                                     "sql_versions"}
 

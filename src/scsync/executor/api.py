@@ -66,12 +66,16 @@ from scsync.hosting import BodyLimitMiddleware
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 ConnectorRef = Annotated[str, Path(description="The connector's id (a UUID) or its api_name.")]
+# Checked by the service, whose 400 lists the allowed keys (a Literal would be a bare 422);
+# the document lists them as an enum all the same.
 ConnectorOrdering = Annotated[str | None, Query(
-    max_length=64, description="One of: " + ", ".join(
-        dialect.ordering_keys(dialect.CONNECTOR_ORDERING)) + " (400 for any other).")]
+    max_length=64, json_schema_extra={
+        "enum": dialect.ordering_keys(dialect.CONNECTOR_ORDERING)},
+    description="Sort key; `-` reverses. Another gets 400 listing these.")]
 ExecutionOrdering = Annotated[str | None, Query(
-    max_length=64, description="created (oldest first) or -created (newest first, the "
-                               "default); 400 for any other.")]
+    max_length=64, json_schema_extra={"enum": dialect.ordering_keys(dialect.EXECUTION_ORDERING)},
+    description="created (oldest first) or -created (newest first, the default); another "
+                "gets 400.")]
 UserId = Annotated[str | None, Header(
     alias="X-USER-ID", max_length=254,
     description="The user who acts (optional); an email address also gets the notification.")]
@@ -99,6 +103,7 @@ def build_app(
         checks.append(Security(_BUSINESS_ID))
     app.include_router(routes, dependencies=checks, responses=AUTHENTICATED)
     app.openapi_schema = _document(app)
+    _offered(app.openapi_schema, settings)
     api_errors.install(app, app.openapi_schema)
     # Added last, so it runs first: nothing (not even the size check) before the key.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -120,6 +125,21 @@ def _document(app: FastAPI) -> dict[str, Any]:
             if requirements := operation.get("security"):
                 operation["security"] = [{name: [] for need in requirements for name in need}]
     return document
+
+
+def _offered(document: dict[str, Any], settings: ExecutorSettings) -> None:
+    """The document lists the values this executor offers, as the service enforces them:
+    its objects' ids for custom_object, and its cadence choices when it has any."""
+    offered: dict[str, list[Any]] = {"custom_object": [o.id for o in settings.custom_objects]}
+    if settings.cadence_choices:
+        offered["cadence"] = list(settings.cadence_choices)
+    schemas = document["components"]["schemas"]
+    for model in ("ConnectorCreate", "ConnectorUpdate"):
+        for name, values in offered.items():
+            field = schemas[model]["properties"][name]
+            for branch in field.get("anyOf", [field]):
+                if branch.get("type") != "null":
+                    branch["enum"] = values
 
 
 async def _one_value_each(request: Request) -> None:

@@ -124,11 +124,17 @@ class ExecutionPage(BaseModel):
     results: list[ExecutionView]
 
 
+# A [value, label] pair, as Django's choices are serialised; published without tuple
+# syntax, which FastAPI writes in a form OpenAPI 3.1 does not have.
+Choice = Annotated[list[str], WithJsonSchema({
+    "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2})]
+
+
 class Metadata(BaseModel):
-    cadence_choices: list[tuple[str, str]]
+    cadence_choices: list[Choice]
     """[seconds as a string, label] pairs; empty when any cadence is accepted."""
-    connector_types: list[tuple[str, str]]
-    sql_versions: list[tuple[str, str]]
+    connector_types: list[Choice]
+    sql_versions: list[Choice]
     executor: Literal["scsync"]
     """Tells this executor from Kizen, whose /metadata has no such key."""
 
