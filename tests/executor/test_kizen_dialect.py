@@ -8,6 +8,8 @@ against a real `scsync executor serve` process.
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+
+from scsync.executor.schema import MIGRATIONS
 
 from .conftest import API_KEY, ExecutorFactory, ExecutorProcess, base_env, py_job, wait_for
 
@@ -145,18 +149,21 @@ def test_without_choices_any_whole_seconds_up_to_30_days(
         assert "cadence" in _detail(answer)
 
 
-def test_bad_cadence_choices_option_is_a_usage_error(tmp_path: Path) -> None:
-    import subprocess
-
-    for value, words in (("5m,1h", "comma-separated list of seconds"),
-                         ("0,300", "from 1 to 2592000")):
-        run = subprocess.run(
-            [sys.executable, "-m", "scsync", "executor", "serve", "--db",
-             str(tmp_path / "e.db"), "--repo", str(tmp_path), "--cadence-choices", value],
-            env=base_env(), capture_output=True, text=True, timeout=60, check=False)
-        assert run.returncode == 2, run.stderr
-        assert words in run.stderr
-        assert "Traceback" not in run.stderr
+@pytest.mark.parametrize(("option", "value", "words"), [
+    ("--cadence-choices", "5m,1h", "comma-separated list of seconds"),
+    ("--cadence-choices", "0,300", "from 1 to 2592000"),
+    ("--custom-object", "Deals", "lowercase letters, digits and _"),
+    ("--custom-object", "client_client", "already an object of the executor"),
+])
+def test_bad_dialect_options_are_usage_errors(tmp_path: Path, option: str, value: str,
+                                              words: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "scsync", "executor", "serve", "--db", str(tmp_path / "e.db"),
+         "--repo", str(tmp_path), option, value],
+        env=base_env(), capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 2, run.stderr
+    assert words in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 # -- create ---------------------------------------------------------------------
@@ -407,10 +414,6 @@ def test_the_openapi_document_describes_kizens_routes_and_fields(
 def test_a_database_of_the_previous_version_gains_kizens_fields(
     start_executor: ExecutorFactory, tmp_path: Path,
 ) -> None:
-    import sqlite3
-
-    from scsync.executor.schema import MIGRATIONS
-
     folder = tmp_path / "upgrade"
     folder.mkdir()
     db = sqlite3.connect(folder / "executor.db")

@@ -182,8 +182,8 @@ def _order(key: str | None, columns: dict[str, str]) -> tuple[str, bool] | None:
 
 def _canonical(fields: ConnectorSettings) -> ConnectorSettings:
     """Object ids in one spelling, so filters and comparisons need no case folding."""
-    if fields.get("custom_object"):
-        return {**fields, "custom_object": fields["custom_object"].lower()}  # type: ignore[union-attr]
+    if target := fields.get("custom_object"):
+        return {**fields, "custom_object": target.lower()}
     return fields
 
 
