@@ -24,9 +24,17 @@ from scsync.manifest.model import API_STATUS
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "smartconnector.schema.json"
 # The keywords that limit a value; the rest (title, default, examples, format) only annotate.
 LIMITS = ("type", "minLength", "maxLength", "pattern", "minimum", "maximum", "minItems",
-          "maxItems", "maxProperties")
+          "maxItems", "maxProperties", "enum")
 # Manifest-only: the file's format and kind are not settings the API stores.
 MANIFEST_ONLY = {"apiVersion", "kind"}
+# API-only: how a request acts (force_api_name_change), and Kizen's fields of a connector
+# that no manifest sets (its activity type, its scripts' SQL version).
+API_ONLY = {"force_api_name_change", "activity_object", "sql_version"}
+# Kizen's fields the executor takes before the manifest schema has them (issue 11): their
+# rules are the executor's until then, and come from the schema after.
+KIZEN_PENDING: set[str] = set()
+# The manifest names the object by its api_name, the API by its id (the controller resolves).
+OTHER_VALUE = {"custom_object"}
 
 
 def _published() -> dict[str, Any]:
@@ -73,10 +81,12 @@ API = dict(_properties(_published()))
 
 
 def test_the_api_takes_every_manifest_setting_and_nothing_else() -> None:
-    assert set(API) - {"force_api_name_change"} == set(MANIFEST) - MANIFEST_ONLY
+    assert set(MANIFEST) - MANIFEST_ONLY <= set(API)
+    assert set(API) - API_ONLY - set(MANIFEST) <= KIZEN_PENDING
 
 
-@pytest.mark.parametrize("path", sorted(set(MANIFEST) - MANIFEST_ONLY - {"status", "job"}))
+@pytest.mark.parametrize("path", sorted(set(MANIFEST) - MANIFEST_ONLY - {"status", "job"}
+                                        - OTHER_VALUE))
 def test_each_field_has_the_same_limits_in_the_schema_and_the_api(path: str) -> None:
     assert _limits(API[path]) == _limits(MANIFEST[path])
 

@@ -55,6 +55,8 @@ class Field:
     min_items: int | None = None
     max_items: int | None = None
     max_properties: int | None = None
+    #: the values a field may take, when the schema lists them (`enum`)
+    choices: tuple[Any, ...] | None = None
     default: Any = None
     #: an array's items, a mapping's values and its keys
     items: Field | None = None
@@ -98,6 +100,7 @@ def _field(node: Mapping[str, Any], path: str) -> Field:
         min_items=node.get("minItems"),
         max_items=node.get("maxItems"),
         max_properties=node.get("maxProperties"),
+        choices=tuple(node["enum"]) if "enum" in node else None,
         default=node.get("default"),
         items=_field(node["items"], path + "[]") if "items" in node else None,
         values=_field(values, path + "{}") if isinstance(values, dict) else None,

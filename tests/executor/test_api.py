@@ -197,12 +197,14 @@ def test_openapi_documents_the_auth_headers_and_the_real_error_bodies(
     assert {(s["type"], s["in"], s["name"]) for s in schemes.values()} == {
         ("apiKey", "header", "X-API-KEY")}
     expected = {  # (path, method): the error statuses it documents beyond 401, 403, 500
-        ("/api/smart-connectors", "get"): {422},
+        ("/api/smart-connectors", "get"): {400, 422},
+        ("/api/smart-connectors/metadata", "get"): set(),
+        ("/api/custom-objects", "get"): {422},
         ("/api/smart-connectors", "post"): {400, 408, 409, 413, 422},
         ("/api/smart-connectors/{c}", "get"): {404, 422},
         ("/api/smart-connectors/{c}", "patch"): {400, 404, 408, 409, 413, 422},
         ("/api/smart-connectors/{c}/start-connector-flow", "post"): {400, 404, 408, 413, 422},
-        ("/api/smart-connectors/{c}/executions", "get"): {404, 422},
+        ("/api/smart-connectors/{c}/executions", "get"): {400, 404, 422},
         ("/api/smart-connectors/{c}/executions/{eid}", "get"): {404, 422},
         ("/api/smart-connectors/{c}/executions/{eid}/cancel", "post"): {404, 409, 422},
         ("/api/files/{file_id}/download", "get"): {404, 422},

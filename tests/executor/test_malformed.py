@@ -36,7 +36,10 @@ def _create(**fields: Any) -> dict[str, Any]:
 
 CREATE_CASES: list[tuple[str, Any, str]] = [
     ("body is a list", [], "body"),
-    ("api_name missing", {"name": "n"}, "body.api_name"),
+    # A missing api_name is derived from the name, as Kizen does (test_kizen_dialect.py).
+    ("name missing", {"api_name": "no_name"}, "body.name"),
+    ("api_name null", {"api_name": None, "name": "n"}, "body.api_name"),
+    ("api_name reserved", _create(api_name="metadata"), "body.api_name"),
     ("api_name with capitals", _create(api_name="Bad_Name"), "body.api_name"),
     ("api_name too long", _create(api_name="a" * 65), "body.api_name"),
     ("name blank", _create(name="   "), "body.name"),

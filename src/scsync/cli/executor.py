@@ -36,6 +36,13 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--allow-webhook-host", action="append", default=[], metavar="HOST",
                        help="exempt HOST from the webhook SSRF guard (repeatable; for local "
                             "development receivers)")
+    serve.add_argument("--cadence-choices", type=_cadences, default=(), metavar="SECONDS,...",
+                       help="offer and enforce only these cadences, as Kizen does (like "
+                            "300,3600,86400); default: any whole seconds up to 30 days")
+    serve.add_argument("--custom-object", action="append", default=[], type=_object,
+                       metavar="API_NAME[=LABEL]",
+                       help="an object connectors may load into, beside the built-in "
+                            "client_client (repeatable; GET /api/custom-objects lists them)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     serve.set_defaults(func=run_serve)
 
@@ -49,8 +56,27 @@ def run_serve(args: argparse.Namespace) -> int:
         db_path=args.db, repo=args.repo, host=args.host, port=args.port,
         smtp_host=args.smtp_host, smtp_port=args.smtp_port,
         allow_webhook_hosts=tuple(args.allow_webhook_host),
+        cadence_choices=args.cadence_choices,
+        custom_objects=tuple(args.custom_object),
     )
     return serve(settings, access_log=not args.no_access_log)
+
+
+def _cadences(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a comma-separated list of seconds, like 300,3600,86400") from None
+
+
+def _object(value: str) -> object:
+    from scsync.executor.dialect import custom_object
+
+    try:
+        return custom_object(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(value: str) -> int:

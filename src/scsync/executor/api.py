@@ -31,24 +31,33 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
 from scsync import __version__
-from scsync.executor import api_errors
+from scsync.executor import api_errors, dialect
 from scsync.executor.api_errors import AUTHENTICATED, WITH_BODY, WITH_PARAMS, errors
 from scsync.executor.auth import ApiKeyMiddleware
 from scsync.executor.metrics import CONTENT_TYPE
-from scsync.executor.models import ConnectorCreate, ConnectorUpdate, StartFlow, Status
+from scsync.executor.models import (
+    ConnectorCreate,
+    ConnectorType,
+    ConnectorUpdate,
+    StartFlow,
+    Status,
+)
 from scsync.executor.records import ConnectorSettings
 from scsync.executor.service import Executor
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.views import (
     ConnectorPage,
     ConnectorView,
+    CustomObjectPage,
     ExecutionDetail,
     ExecutionPage,
-    ExecutionStatus,
     Health,
+    Metadata,
     Queue,
     Started,
+    StatusFilter,
     connector_view,
+    custom_object_view,
     execution_view,
     page_of,
 )
@@ -57,6 +66,16 @@ from scsync.hosting import BodyLimitMiddleware
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 ConnectorRef = Annotated[str, Path(description="The connector's id (a UUID) or its api_name.")]
+# Checked by the service, whose 400 lists the allowed keys (a Literal would be a bare 422);
+# the document lists them as an enum all the same.
+ConnectorOrdering = Annotated[str | None, Query(
+    max_length=64, json_schema_extra={
+        "enum": dialect.ordering_keys(dialect.CONNECTOR_ORDERING)},
+    description="Sort key; `-` reverses. Another gets 400 listing these.")]
+ExecutionOrdering = Annotated[str | None, Query(
+    max_length=64, json_schema_extra={"enum": dialect.ordering_keys(dialect.EXECUTION_ORDERING)},
+    description="created (oldest first) or -created (newest first, the default); another "
+                "gets 400.")]
 UserId = Annotated[str | None, Header(
     alias="X-USER-ID", max_length=254,
     description="The user who acts (optional); an email address also gets the notification.")]
@@ -84,6 +103,7 @@ def build_app(
         checks.append(Security(_BUSINESS_ID))
     app.include_router(routes, dependencies=checks, responses=AUTHENTICATED)
     app.openapi_schema = _document(app)
+    _offered(app.openapi_schema, settings)
     api_errors.install(app, app.openapi_schema)
     # Added last, so it runs first: nothing (not even the size check) before the key.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -105,6 +125,21 @@ def _document(app: FastAPI) -> dict[str, Any]:
             if requirements := operation.get("security"):
                 operation["security"] = [{name: [] for need in requirements for name in need}]
     return document
+
+
+def _offered(document: dict[str, Any], settings: ExecutorSettings) -> None:
+    """The document lists the values this executor offers, as the service enforces them:
+    its objects' ids for custom_object, and its cadence choices when it has any."""
+    offered: dict[str, list[Any]] = {"custom_object": [o.id for o in settings.custom_objects]}
+    if settings.cadence_choices:
+        offered["cadence"] = list(settings.cadence_choices)
+    schemas = document["components"]["schemas"]
+    for model in ("ConnectorCreate", "ConnectorUpdate"):
+        for name, values in offered.items():
+            field = schemas[model]["properties"][name]
+            for branch in field.get("anyOf", [field]):
+                if branch.get("type") != "null":
+                    branch["enum"] = values
 
 
 async def _one_value_each(request: Request) -> None:
@@ -143,15 +178,48 @@ async def metrics(executor: Service) -> Response:
     return Response(executor.metrics.render(), media_type=CONTENT_TYPE)
 
 
-@routes.get("/api/smart-connectors", response_model=ConnectorPage, responses=WITH_PARAMS)
+@routes.get("/api/smart-connectors", response_model=ConnectorPage,
+            responses={**WITH_PARAMS, **errors(400)})
 async def list_connectors(
     request: Request, executor: Service, status: Status | None = None,
     search: Annotated[str | None, Query(max_length=255)] = None,
-    page: Page = 1, page_size: PageSize = 50,
+    connector_type: ConnectorType | None = None,
+    custom_object: Annotated[str | None, Query(max_length=64)] = None,
+    active: Annotated[bool | None, Query(
+        description="true: operational and need_attention; false: the others.")] = None,
+    ordering: ConnectorOrdering = None, page: Page = 1, page_size: PageSize = 50,
 ) -> dict[str, Any]:
     total, rows = executor.connectors(
-        status=status, search=search, offset=(page - 1) * page_size, limit=page_size)
+        status=status, search=search, offset=(page - 1) * page_size, limit=page_size,
+        ordering=ordering, connector_type=connector_type, custom_object=custom_object,
+        active=active)
     return page_of(request, total, page, page_size, [connector_view(r) for r in rows])
+
+
+# Before /{c}: "metadata" would otherwise be looked up as a connector (and is reserved).
+@routes.get("/api/smart-connectors/metadata", response_model=Metadata)
+async def metadata(executor: Service) -> dict[str, object]:
+    return executor.metadata()
+
+
+@routes.api_route("/api/smart-connectors/metadata", include_in_schema=False,
+                  methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def metadata_other_methods() -> None:
+    """/metadata is read-only: the other methods are a 405, not a connector named so."""
+    raise api_errors.method_not_allowed()
+
+
+@routes.get("/api/custom-objects", response_model=CustomObjectPage, responses=WITH_PARAMS)
+async def list_custom_objects(
+    request: Request, executor: Service,
+    custom_only: Annotated[bool, Query(
+        description="As on Kizen: built-in objects (client_client) only with false.")] = True,
+    page: Page = 1, page_size: PageSize = 50,
+) -> dict[str, Any]:
+    objects = executor.custom_objects(custom_only=custom_only)
+    start = (page - 1) * page_size
+    return page_of(request, len(objects), page, page_size,
+                   [custom_object_view(o) for o in objects[start:start + page_size]])
 
 
 @routes.post("/api/smart-connectors", status_code=201, response_model=ConnectorView,
@@ -186,14 +254,18 @@ async def start_connector_flow(
 
 
 @routes.get("/api/smart-connectors/{c}/executions", response_model=ExecutionPage,
-            responses=errors(404, 422))
+            responses=errors(400, 404, 422))
 async def list_executions(
     request: Request, executor: Service, c: ConnectorRef,
-    status: ExecutionStatus | None = None, page: Page = 1, page_size: PageSize = 50,
+    status: Annotated[StatusFilter | None, Query(
+        description="An execution status; Kizen's `failed` is taken for `error`.")] = None,
+    include_dry_run: bool = True, ordering: ExecutionOrdering = None,
+    page: Page = 1, page_size: PageSize = 50,
 ) -> dict[str, Any]:
     connector = executor.connector(c)
     total, rows = executor.executions(
-        connector, status=status, offset=(page - 1) * page_size, limit=page_size)
+        connector, status=status, offset=(page - 1) * page_size, limit=page_size,
+        ordering=ordering, include_dry_run=include_dry_run)
     queue, base = Queue(executor, connector), executor.settings.base_url
     results = [execution_view(executor, r, connector, base, queue=queue) for r in rows]
     return page_of(request, total, page, page_size, results)

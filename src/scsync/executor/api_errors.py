@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from scsync.executor.domain import Conflict, InvalidChange, NotFound, Refusal
+from scsync.executor.domain import BadRequest, Conflict, InvalidChange, NotFound, Refusal
 
 # Logged under the API's name, so operators' log filters keep working.
 log = logging.getLogger("scsync.executor.api")
@@ -47,7 +47,8 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _ERROR_WORDS = {
-    400: "Malformed JSON body, or a status an update may not set.",
+    400: "Malformed JSON body, a status an update may not set, or a value the executor "
+         "does not offer (an ordering key, a cadence, an object).",
     401: "Missing or invalid X-API-KEY.",
     403: "X-BUSINESS-ID does not match this executor.",
     404: "No such connector, execution or file.",
@@ -74,17 +75,26 @@ def install(app: FastAPI, document: dict[str, Any]) -> None:
     app.state.allow = _methods_by_path(document)
 
 
-def _methods_by_path(document: dict[str, Any]) -> list[tuple[re.Pattern[str], set[str]]]:
+def _methods_by_path(
+    document: dict[str, Any],
+) -> list[tuple[re.Pattern[str], set[str], bool]]:
     """What a 405's Allow names: every method the document lists for the path.
 
     Starlette's own 405 names only the methods of the first route that matched
-    the path, and each route here has one method.
+    the path, and each route here has one method.  A fixed path (`.../metadata`)
+    is its own resource, so it wins over a templated one (`.../{c}`) it also matches.
     """
-    return [(compile_path(path)[0], {method.upper() for method in operations})
+    return [(compile_path(path)[0], {method.upper() for method in operations}, "{" not in path)
             for path, operations in document["paths"].items()]
 
 
-_REFUSAL_STATUS: dict[type[Refusal], int] = {NotFound: 404, Conflict: 409, InvalidChange: 400}
+def method_not_allowed() -> StarletteHTTPException:
+    """A 405 for a route that takes every other method of a fixed path (see api.py)."""
+    return StarletteHTTPException(405, "Method Not Allowed")
+
+
+_REFUSAL_STATUS: dict[type[Refusal], int] = {NotFound: 404, Conflict: 409, InvalidChange: 400,
+                                             BadRequest: 400}
 
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:
@@ -112,8 +122,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         path = request.scope["path"]
-        allowed = set().union(*(methods for pattern, methods in request.app.state.allow
-                                if pattern.match(path)))
+        matches = [(methods, fixed) for pattern, methods, fixed in request.app.state.allow
+                   if pattern.match(path)]
+        fixed_only = [methods for methods, fixed in matches if fixed]
+        allowed = set().union(*(fixed_only or [methods for methods, _ in matches]))
         headers["Allow"] = ", ".join(sorted(allowed))
     body: dict[str, Any] = {"detail": exc.detail}
     if exc.status_code == 422:  # the document promises every 422 its list

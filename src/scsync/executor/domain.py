@@ -8,6 +8,7 @@ that refuses raises a `Refusal`; api.py alone knows which HTTP status each one i
 from __future__ import annotations
 
 from scsync.errors import ScsyncError
+from scsync.executor.dialect import CustomObject, cadence_label
 from scsync.executor.models import STATUS_UPDATE_ERROR, UPDATABLE_STATUSES
 from scsync.executor.records import Connector, ConnectorSettings
 from scsync.findings import Severity
@@ -36,6 +37,14 @@ class InvalidChange(Refusal):
     """An update sets what no update may set (a status other than operational or inactive)."""
 
 
+class BadRequest(Refusal):
+    """A value the executor does not offer: an ordering key, a cadence, an object."""
+
+
+_FIXED_AT_CREATE = ("connector_type", "custom_object")
+"""What Kizen cannot change in place: a connector loads into one object, one way."""
+
+
 def is_executable(status: str) -> bool:
     return status in EXECUTABLE
 
@@ -45,6 +54,11 @@ def check_update(connector: Connector, changes: ConnectorSettings, *,
     """Refuse an update its body alone cannot tell is wrong: the status, then the name."""
     if "status" in changes and changes["status"] not in UPDATABLE_STATUSES:
         raise InvalidChange(STATUS_UPDATE_ERROR)
+    for key in _FIXED_AT_CREATE:
+        current, new = getattr(connector, key), changes.get(key)
+        if new is not None and current is not None and new != current:
+            raise InvalidChange(f"{key} cannot change once set (it is {current!r}); "
+                                "make a new connector instead.")
     if (refusal := api_name_change_refusal(connector, changes.get("api_name"),
                                            force=force_api_name_change)) is not None:
         raise Conflict(refusal)
@@ -69,6 +83,20 @@ def api_name_change_refusal(connector: Connector, new_name: str | None, *,
             'send "force_api_name_change": true to change it anyway.')
 
 
+def check_kizen_fields(changes: ConnectorSettings, *, cadences: tuple[int, ...],
+                       objects: tuple[CustomObject, ...]) -> None:
+    """Refuse a cadence this executor does not offer, or an object it does not have."""
+    cadence = changes.get("cadence")
+    if cadences and cadence is not None and cadence not in cadences:
+        offered = ", ".join(f"{c} ({cadence_label(c)})" for c in cadences)
+        raise BadRequest(f"cadence {cadence} is not offered by this executor; "
+                         f"allowed: {offered}.")
+    target = changes.get("custom_object")
+    if target is not None and target.lower() not in {o.id for o in objects}:
+        raise BadRequest(f"custom_object {target!r} is not an object of this executor; "
+                         "GET /api/custom-objects?custom_only=false lists their ids.")
+
+
 def cancel_refusal(status: str) -> str:
     """Why an execution in `status` cannot be cancelled: only a queued one can."""
     if status == "running":
@@ -80,10 +108,14 @@ def cancel_reason(user: str | None) -> str:
     return f"cancelled by {user}" if user else "cancelled"
 
 
-def waiting_reason(connector: Connector, position: int, running: int) -> str:
-    """Why a queued execution has not started, in words a user can act on."""
+def waiting_reason(connector: Connector, position: int, running: int, *,
+                   dry_run: bool = False) -> str:
+    """Why a queued execution has not started, in words a user can act on.
+
+    A dry run waits for a slot only: like Kizen, it runs whatever the status.
+    """
     status = connector.status
-    if not is_executable(status):
+    if not dry_run and not is_executable(status):
         return f"waiting: connector is {_STATUS_WORDS.get(status, status)}"
     limit = connector.max_concurrent_executions
     if limit == 0:

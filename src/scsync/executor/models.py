@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from scsync import contract
-from scsync.executor import formats
+from scsync.executor import dialect, formats
 
 UPDATABLE_STATUSES = ("operational", "inactive")
 STATUS_UPDATE_ERROR = "Status can only be set to 'Operational' or 'Inactive' on an update."
@@ -113,6 +113,12 @@ def _relative_inside(value: str) -> str:
     return value
 
 
+def _not_reserved(value: str) -> str:
+    if value in dialect.RESERVED_API_NAMES:
+        raise ValueError(f"{value!r} is reserved (it is a path of the API)")
+    return value
+
+
 def _not_null(value: object) -> object:
     if value is None:
         raise ValueError("may not be null (leave the field out to keep its value)")
@@ -164,7 +170,8 @@ _ARGUMENT = _part(_COMMAND.items)
 
 ApiName = Annotated[str, StringConstraints(min_length=_API_NAME.min_length,
                                            max_length=_API_NAME.max_length,
-                                           pattern=_API_NAME.pattern)]
+                                           pattern=_API_NAME.pattern),
+                   AfterValidator(_not_reserved)]
 Name = Annotated[str, _lengths(_NAME), AfterValidator(_not_blank), _published(_NAME)]
 Description = Annotated[str, _lengths(_DESCRIPTION)]
 Email = Annotated[str, AfterValidator(_single_email),
@@ -192,6 +199,18 @@ UpdateStatus = Annotated[Status, WithJsonSchema({"type": "string",
                                                  "enum": list(UPDATABLE_STATUSES)})]
 NotNull = BeforeValidator(_not_null)
 
+# Kizen's fields, with the manifest schema's rules (scsync.contract). A Literal cannot be
+# built from data for the type checker: tests/test_contract.py holds it to the schema's enum.
+ConnectorType = Literal["spreadsheet", "webhook", "schedule", "activity", "bulkaction",
+                        "polling_third_party_api", "direct_api_connection"]
+Cadence = Annotated[int, Field(ge=dialect.CADENCE_MIN, le=dialect.CADENCE_MAX,
+                               description="Seconds between scheduled runs (a webhook "
+                                           "connector's batching window)."), Whole]
+ObjectId = Annotated[str, StringConstraints(pattern=dialect.UUID_PATTERN), Field(
+    description="The id of the object the connector loads into (GET /api/custom-objects).")]
+ActivityObject = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+SqlVersion = Literal["1.3.x", "3.1.x", "3.4.x", "4.1.x"]
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -205,8 +224,16 @@ class Job(_Body):
 
 
 class ConnectorCreate(_Body):
-    api_name: ApiName
+    """Kizen's create (name, custom_object, connector_type, ...) or scsync's; api_name,
+    when left out, is derived from the name as Kizen derives it."""
+
+    api_name: Annotated[ApiName, NotNull] | MISSING = MISSING
     name: Name
+    connector_type: ConnectorType | None = None
+    custom_object: ObjectId | None = None
+    cadence: Cadence | None = None
+    activity_object: ActivityObject | None = None
+    sql_version: SqlVersion | None = None
     description: Description = ""
     status: Status = "setup"
     max_concurrent_executions: Limit = _LIMIT.default
@@ -227,6 +254,11 @@ class ConnectorUpdate(_Body):
     api_name: Annotated[ApiName, NotNull] | MISSING = MISSING
     name: Annotated[Name, NotNull] | MISSING = MISSING
     description: Description | MISSING | None = MISSING
+    connector_type: Annotated[ConnectorType, NotNull] | MISSING = MISSING
+    custom_object: Annotated[ObjectId, NotNull] | MISSING = MISSING
+    cadence: Cadence | MISSING | None = MISSING
+    activity_object: ActivityObject | MISSING | None = MISSING
+    sql_version: SqlVersion | MISSING | None = MISSING
     status: Annotated[UpdateStatus, NotNull] | MISSING = MISSING
     max_concurrent_executions: Annotated[Limit, NotNull] | MISSING = MISSING
     create_only: Annotated[bool, NotNull] | MISSING = MISSING

@@ -37,6 +37,11 @@ class ConnectorSettings(TypedDict, total=False):
     additional_error_notification_email: str | None
     execution_ended_webhook_url: str | None
     job: JobSpec | None
+    connector_type: str | None
+    custom_object: str | None
+    cadence: int | None
+    activity_object: str | None
+    sql_version: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,12 @@ class Connector:
     last_used_at: str | None
     created: str
     updated: str
+    # Kizen's fields, last and defaulted: a connector made by scsync alone has none.
+    connector_type: str | None = None
+    custom_object: str | None = None
+    cadence: int | None = None
+    activity_object: str | None = None
+    sql_version: str | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Connector:
@@ -68,6 +79,9 @@ class Connector:
             additional_error_notification_email=row["additional_error_notification_email"],
             execution_ended_webhook_url=row["execution_ended_webhook_url"],
             job=json.loads(row["job"]) if row["job"] else None,
+            connector_type=row["connector_type"], custom_object=row["custom_object"],
+            cadence=row["cadence"], activity_object=row["activity_object"],
+            sql_version=row["sql_version"],
             used_count=row["used_count"], last_used_at=row["last_used_at"],
             created=row["created"], updated=row["updated"],
         )
@@ -83,6 +97,8 @@ class Execution:
     initiator_email: str | None
     is_dry_run: bool
     diff_check: bool
+    trigger_type: str
+    """`manual` for start-connector-flow (Kizen's word); `schedule` for scheduled runs."""
     created: str
     started_at: str | None
     ended_at: str | None
@@ -102,7 +118,8 @@ class Execution:
             id=row["id"], connector_id=row["connector_id"], status=row["status"],
             reason=row["reason"], initiated_by=row["initiated_by"],
             initiator_email=row["initiator_email"], is_dry_run=bool(row["is_dry_run"]),
-            diff_check=bool(row["diff_check"]), created=row["created"],
+            diff_check=bool(row["diff_check"]), trigger_type=row["trigger_type"],
+            created=row["created"],
             started_at=row["started_at"], ended_at=row["ended_at"],
             exit_code=row["exit_code"],
             record_counts=json.loads(counts) if counts is not None else None,

@@ -83,4 +83,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE executions ADD COLUMN pid_start_time INTEGER;
     ALTER TABLE executions ADD COLUMN pgid INTEGER
     """,
+    # Kizen's fields of a connector (what it loads into, how it is triggered) and of
+    # an execution (what started it); rows from before read as Kizen's defaults.
+    """
+    ALTER TABLE connectors ADD COLUMN connector_type TEXT;
+    ALTER TABLE connectors ADD COLUMN custom_object TEXT;
+    ALTER TABLE connectors ADD COLUMN cadence INTEGER;
+    ALTER TABLE connectors ADD COLUMN activity_object TEXT;
+    ALTER TABLE connectors ADD COLUMN sql_version TEXT;
+    ALTER TABLE executions ADD COLUMN trigger_type TEXT NOT NULL DEFAULT 'manual'
+    """,
 )

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 
-from scsync.executor import domain
+from scsync.executor import dialect, domain
 from scsync.executor.admission import Scheduler
-from scsync.executor.domain import Conflict, NotFound
+from scsync.executor.dialect import CustomObject
+from scsync.executor.domain import BadRequest, Conflict, NotFound
 from scsync.executor.metrics import ExecutorMetrics
 from scsync.executor.models import is_single_email
 from scsync.executor.outbox import DeliveryWorker
@@ -69,28 +70,72 @@ class Executor:
             raise NotFound("File not found.")
         return file
 
-    def connectors(self, *, status: str | None, search: str | None, offset: int,
-                   limit: int) -> tuple[int, list[Connector]]:
+    def connectors(self, *, status: str | None, search: str | None, offset: int, limit: int,
+                   ordering: str | None = None, connector_type: str | None = None,
+                   custom_object: str | None = None,
+                   active: bool | None = None) -> tuple[int, list[Connector]]:
         """One page of connectors, and how many match in all."""
-        return self.store.list_connectors(status=status, search=search, offset=offset,
-                                          limit=limit)
+        statuses = None
+        if active is not None:
+            statuses = dialect.ACTIVE_STATUSES if active else tuple(
+                s for s in ("setup", "operational", "need_attention", "inactive")
+                if s not in dialect.ACTIVE_STATUSES)
+        return self.store.list_connectors(
+            status=status, search=search, offset=offset, limit=limit,
+            order=_order(ordering, dialect.CONNECTOR_ORDERING), connector_type=connector_type,
+            custom_object=custom_object.lower() if custom_object else None, statuses=statuses)
 
     def executions(self, connector: Connector, *, status: str | None, offset: int,
-                   limit: int) -> tuple[int, list[Execution]]:
-        """One page of a connector's executions, newest first, and how many match in all."""
-        return self.store.list_executions(connector.id, status=status, offset=offset,
-                                          limit=limit)
+                   limit: int, ordering: str | None = None,
+                   include_dry_run: bool = True) -> tuple[int, list[Execution]]:
+        """One page of a connector's executions, newest first unless ordered, and the total."""
+        if status is not None:
+            status = dialect.EXECUTION_STATUS_ALIASES.get(status, status)
+        return self.store.list_executions(
+            connector.id, status=status, offset=offset, limit=limit,
+            order=_order(ordering, dialect.EXECUTION_ORDERING) or ("seq", True),
+            include_dry_run=include_dry_run)
+
+    def metadata(self) -> dict[str, object]:
+        """What Kizen's /metadata tells a client before it creates a connector."""
+        return {
+            "cadence_choices": dialect.cadence_choices(self.settings.cadence_choices),
+            "connector_types": [[t, t.replace("_", " ").capitalize()]
+                                for t in dialect.CONNECTOR_TYPES],
+            "sql_versions": [[v, v] for v in dialect.SQL_VERSIONS],
+            "executor": "scsync",
+        }
+
+    def custom_objects(self, *, custom_only: bool) -> list[CustomObject]:
+        """The objects connectors may load into; like Kizen, built-ins only on request."""
+        return [o for o in self.settings.custom_objects if o.custom or not custom_only]
 
     def create_connector(self, fields: ConnectorSettings) -> Connector:
-        try:
-            return self.store.create_connector(fields)
-        except ApiNameTaken as exc:
-            raise Conflict(f"api_name {fields['api_name']!r} is already taken.") from exc
+        fields = _canonical(fields)
+        domain.check_kizen_fields(fields, cadences=self.settings.cadence_choices,
+                                  objects=self.settings.custom_objects)
+        if "api_name" in fields:
+            try:
+                return self.store.create_connector(fields)
+            except ApiNameTaken as exc:
+                raise Conflict(f"api_name {fields['api_name']!r} is already taken.") from exc
+        # Kizen's create has no api_name: derive one from the name, the first one free.
+        for taken in range(1000):
+            candidate: ConnectorSettings = {
+                **fields, "api_name": dialect.derived_api_name(fields["name"], taken)}
+            try:
+                return self.store.create_connector(candidate)
+            except ApiNameTaken:
+                continue
+        raise Conflict(f"no free api_name derived from {fields['name']!r}; send one.")
 
     def update_connector(self, ref: str, changes: ConnectorSettings, *,
                          force_api_name_change: bool) -> Connector:
         connector = self.connector(ref)
+        changes = _canonical(changes)
         domain.check_update(connector, changes, force_api_name_change=force_api_name_change)
+        domain.check_kizen_fields(changes, cadences=self.settings.cadence_choices,
+                                  objects=self.settings.custom_objects)
         try:
             updated = self.store.update_connector(connector.id, changes)
         except ApiNameTaken as exc:
@@ -123,6 +168,23 @@ class Executor:
 
     def _count_attempt(self, kind: str, ok: bool) -> None:
         self.metrics.deliveries.labels(kind, "ok" if ok else "failed").inc()
+
+
+def _order(key: str | None, columns: dict[str, str]) -> tuple[str, bool] | None:
+    """The column and direction of an `ordering` key; unknown keys are refused."""
+    if key is None:
+        return None
+    if (order := dialect.order_by(key, columns)) is None:
+        raise BadRequest(f"ordering {key!r} is not supported; allowed: "
+                         f"{', '.join(dialect.ordering_keys(columns))}.")
+    return order
+
+
+def _canonical(fields: ConnectorSettings) -> ConnectorSettings:
+    """Object ids in one spelling, so filters and comparisons need no case folding."""
+    if target := fields.get("custom_object"):
+        return {**fields, "custom_object": target.lower()}
+    return fields
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scsync.errors import ConfigError
+from scsync.executor.dialect import CADENCE_MAX, DEFAULT_OBJECTS, CustomObject
 from scsync.hosting import DATA_DIR, prepare_data_dir
 
 DELIVERY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
@@ -105,6 +106,13 @@ class ExecutorSettings:
     page_size_max: int = 1000
     """Upper bound of the page_size query parameter."""
 
+    cadence_choices: tuple[int, ...] = ()
+    """The cadences (seconds) /metadata offers and create and update enforce, as Kizen
+    does; empty (the default): any whole number of seconds the manifest allows."""
+
+    custom_objects: tuple[CustomObject, ...] = DEFAULT_OBJECTS
+    """The objects a connector may load into (GET /api/custom-objects)."""
+
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
@@ -124,6 +132,8 @@ def load_settings(
     smtp_host: str | None = None,
     smtp_port: int = 25,
     allow_webhook_hosts: tuple[str, ...] = (),
+    cadence_choices: tuple[int, ...] = (),
+    custom_objects: tuple[CustomObject, ...] = (),
     environ: Mapping[str, str] | None = None,
 ) -> ExecutorSettings:
     """Settings from command-line options plus the environment; generates the key if needed."""
@@ -148,7 +158,26 @@ def load_settings(
         webhook_secret=Secret(webhook_secret) if webhook_secret else None,
         allow_webhook_hosts=frozenset(h.lower() for h in allow_webhook_hosts),
         delivery_schedule=_schedule(env.get("SCSYNC_DELIVERY_SCHEDULE")),
+        cadence_choices=_cadences(cadence_choices),
+        custom_objects=_objects(custom_objects),
     )
+
+
+def _cadences(choices: tuple[int, ...]) -> tuple[int, ...]:
+    if bad := [c for c in choices if not 1 <= c <= CADENCE_MAX]:
+        raise ConfigError(f"--cadence-choices: {bad[0]} is not a whole number of seconds "
+                          f"from 1 to {CADENCE_MAX}")
+    return tuple(sorted(set(choices)))
+
+
+def _objects(extra: tuple[CustomObject, ...]) -> tuple[CustomObject, ...]:
+    """The built-in objects, then the configured ones; an api_name only once."""
+    objects = {o.name: o for o in DEFAULT_OBJECTS}
+    for obj in extra:
+        if obj.name in objects:
+            raise ConfigError(f"--custom-object {obj.name}: already an object of the executor")
+        objects[obj.name] = obj
+    return tuple(objects.values())
 
 
 def _schedule(value: str | None) -> tuple[float, ...]:

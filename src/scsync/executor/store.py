@@ -118,12 +118,19 @@ class Store(OutboxQueries):
         return Connector.from_row(row) if row else None
 
     def list_connectors(
-        self, *, status: str | None, search: str | None, offset: int, limit: int
+        self, *, status: str | None, search: str | None, offset: int, limit: int,
+        order: tuple[str, bool] | None = None, connector_type: str | None = None,
+        custom_object: str | None = None, statuses: Sequence[str] | None = None,
     ) -> tuple[int, list[Connector]]:
         where, params = ["1=1"], []
-        if status:
-            where.append("status = ?")
-            params.append(status)
+        for column, value in (("status", status), ("connector_type", connector_type),
+                              ("custom_object", custom_object)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if statuses is not None:
+            where.append("status IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(statuses)))
         if search:
             where.append("(name LIKE ? ESCAPE '\\' OR api_name LIKE ? ESCAPE '\\' "
                          "OR description LIKE ? ESCAPE '\\')")
@@ -131,11 +138,16 @@ class Store(OutboxQueries):
             pattern = f"%{escaped}%"
             params += [pattern] * 3
         clause = " AND ".join(where)
+        # The ordering column comes from dialect's fixed map, never from the request.
+        sort = "created, api_name"
+        if order is not None:
+            column, descending = order
+            sort = f"{column} {'DESC' if descending else 'ASC'}, api_name"
         total = self._db.execute(
             f"SELECT count(*) AS n FROM connectors WHERE {clause}", params  # noqa: S608
         ).fetchone()["n"]
         rows = self._db.execute(
-            f"SELECT * FROM connectors WHERE {clause} ORDER BY created, api_name "  # noqa: S608
+            f"SELECT * FROM connectors WHERE {clause} ORDER BY {sort} "  # noqa: S608
             "LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
@@ -205,17 +217,22 @@ class Store(OutboxQueries):
         return Execution.from_row(row)
 
     def list_executions(
-        self, connector_id: str, *, status: str | None, offset: int, limit: int
+        self, connector_id: str, *, status: str | None, offset: int, limit: int,
+        order: tuple[str, bool] = ("seq", True), include_dry_run: bool = True,
     ) -> tuple[int, list[Execution]]:
         where, params = "connector_id = ?", [connector_id]
         if status:
             where += " AND status = ?"
             params.append(status)
+        if not include_dry_run:
+            where += " AND is_dry_run = 0"
+        column, descending = order  # from dialect's fixed map, never from the request
+        sort = f"{column} {'DESC' if descending else 'ASC'}"
         total = self._db.execute(
             f"SELECT count(*) AS n FROM executions WHERE {where}", params  # noqa: S608
         ).fetchone()["n"]
         rows = self._db.execute(
-            f"SELECT * FROM executions WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",  # noqa: S608
+            f"SELECT * FROM executions WHERE {where} ORDER BY {sort} LIMIT ? OFFSET ?",  # noqa: S608
             [*params, limit, offset],
         ).fetchall()
         return total, [Execution.from_row(r) for r in rows]
@@ -245,11 +262,12 @@ class Store(OutboxQueries):
         started: list[Execution] = []
         now = now_iso()
         with self.transaction() as db:
+            # Live runs need an executable status; dry runs (as on Kizen) only a slot.
             candidates = db.execute(
-                "SELECT c.id, c.max_concurrent_executions - (SELECT count(*) FROM executions r"
+                "SELECT c.id, c.status IN (SELECT value FROM json_each(?)) AS live,"
+                " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
                 "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
-                " FROM connectors c WHERE c.status IN (SELECT value FROM json_each(?))"
-                " AND EXISTS (SELECT 1 FROM executions q"
+                " FROM connectors c WHERE EXISTS (SELECT 1 FROM executions q"
                 "  WHERE q.connector_id = c.id AND q.status = 'queued')",
                 (json.dumps(sorted(EXECUTABLE)),),
             ).fetchall()
@@ -258,8 +276,8 @@ class Store(OutboxQueries):
                     continue
                 rows = db.execute(
                     "SELECT * FROM executions WHERE connector_id = ? AND status = 'queued'"
-                    " ORDER BY seq LIMIT ?",
-                    (candidate["id"], candidate["free"]),
+                    " AND (? OR is_dry_run = 1) ORDER BY seq LIMIT ?",
+                    (candidate["id"], candidate["live"], candidate["free"]),
                 ).fetchall()
                 for row in rows:
                     db.execute(

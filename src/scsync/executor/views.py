@@ -13,12 +13,17 @@ from typing import Annotated, Any, Literal
 from fastapi import Request
 from pydantic import BaseModel, WithJsonSchema
 
+from scsync.executor.dialect import CustomObject
 from scsync.executor.domain import waiting_reason
-from scsync.executor.models import Status
+from scsync.executor.models import ConnectorType, SqlVersion, Status
 from scsync.executor.records import Connector, Execution
 from scsync.executor.service import Executor
 
 ExecutionStatus = Literal["queued", "running", "success", "partial_success", "error", "cancelled"]
+StatusFilter = Literal["queued", "running", "success", "partial_success", "error", "cancelled",
+                       "failed"]
+"""What the executions' status filter takes: the statuses, and Kizen's `failed` for `error`."""
+TriggerType = Literal["manual", "schedule"]
 Uuid = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
@@ -46,6 +51,15 @@ class ConnectorView(BaseModel):
     additional_error_notification_email: str | None
     execution_ended_webhook_url: str | None
     job: JobView | None
+    connector_type: ConnectorType | None
+    custom_object: Uuid | None
+    cadence: int | None
+    activity_object: str | None
+    sql_version: SqlVersion | None
+    live_script: None
+    """Kizen's published SQL; always null here (the embedded executor runs `job`)."""
+    last_draft_script: None
+    flow: None
     stats: Stats
     last_used_at: Timestamp | None
     created: Timestamp
@@ -59,8 +73,13 @@ class ExecutionView(BaseModel):
     status: ExecutionStatus
     reason: str | None
     initiated_by: str | None
+    started_by: str | None
+    """Kizen's name for initiated_by."""
+    trigger_type: TriggerType
     is_dry_run: bool
     diff_check: bool
+    error_details: str | None
+    """The reason, when the execution ended as error; null otherwise."""
     created: Timestamp
     started_at: Timestamp | None
     ended_at: Timestamp | None
@@ -105,6 +124,41 @@ class ExecutionPage(BaseModel):
     results: list[ExecutionView]
 
 
+# A [value, label] pair, as Django's choices are serialised; published without tuple
+# syntax, which FastAPI writes in a form OpenAPI 3.1 does not have.
+Choice = Annotated[list[str], WithJsonSchema({
+    "type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2})]
+
+
+class Metadata(BaseModel):
+    cadence_choices: list[Choice]
+    """[seconds as a string, label] pairs; empty when any cadence is accepted."""
+    connector_types: list[Choice]
+    sql_versions: list[Choice]
+    executor: Literal["scsync"]
+    """Tells this executor from Kizen, whose /metadata has no such key."""
+
+
+class CustomObjectView(BaseModel):
+    id: Uuid
+    name: str
+    """The api_name."""
+    object_name: str
+    custom: bool
+
+
+class CustomObjectPage(BaseModel):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[CustomObjectView]
+
+
+def custom_object_view(obj: CustomObject) -> dict[str, Any]:
+    return {"id": obj.id, "name": obj.name, "object_name": obj.object_name,
+            "custom": obj.custom}
+
+
 class Started(BaseModel):
     execution_id: Uuid
 
@@ -127,6 +181,14 @@ def connector_view(connector: Connector) -> dict[str, Any]:
         "additional_error_notification_email": connector.additional_error_notification_email,
         "execution_ended_webhook_url": connector.execution_ended_webhook_url,
         "job": connector.job,
+        "connector_type": connector.connector_type,
+        "custom_object": connector.custom_object,
+        "cadence": connector.cadence,
+        "activity_object": connector.activity_object,
+        "sql_version": connector.sql_version,
+        "live_script": None,
+        "last_draft_script": None,
+        "flow": None,
         "stats": {"used_count": connector.used_count},
         "last_used_at": connector.last_used_at,
         "created": connector.created,
@@ -142,12 +204,13 @@ class Queue:
         self._connector = connector
         self._read: tuple[dict[str, int], int] | None = None
 
-    def reason(self, execution_id: str) -> str:
+    def reason(self, execution: Execution) -> str:
         if self._read is None:
             store, cid = self._executor.store, self._connector.id
             self._read = store.queue_positions(cid), store.running_count(cid)
         positions, running = self._read
-        return waiting_reason(self._connector, positions.get(execution_id, 0), running)
+        return waiting_reason(self._connector, positions.get(execution.id, 0), running,
+                              dry_run=execution.is_dry_run)
 
 
 def execution_view(executor: Executor, execution: Execution, connector: Connector,
@@ -155,7 +218,7 @@ def execution_view(executor: Executor, execution: Execution, connector: Connecto
                    queue: Queue | None = None) -> dict[str, Any]:
     reason = execution.reason
     if execution.status == "queued":
-        reason = (queue or Queue(executor, connector)).reason(execution.id)
+        reason = (queue or Queue(executor, connector)).reason(execution)
     file_id = execution.report_file_id
     view: dict[str, Any] = {
         "id": execution.id,
@@ -164,8 +227,11 @@ def execution_view(executor: Executor, execution: Execution, connector: Connecto
         "status": execution.status,
         "reason": reason,
         "initiated_by": execution.initiated_by,
+        "started_by": execution.initiated_by,
+        "trigger_type": execution.trigger_type,
         "is_dry_run": execution.is_dry_run,
         "diff_check": execution.diff_check,
+        "error_details": execution.reason if execution.status == "error" else None,
         "created": execution.created,
         "started_at": execution.started_at,
         "ended_at": execution.ended_at,
