@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -32,6 +33,26 @@ from scsync.errors import ConfigError, ScsyncError
 DEFAULT_URL = "http://127.0.0.1:8765"
 KEY_FILE = Path(".scsync") / "api-key"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+METADATA = "/api/smart-connectors/metadata"
+CUSTOM_OBJECTS = "/api/custom-objects"
+
+#: Manifest setting -> its field name on the wire, for the settings Kizen's public
+#: material (builder-cli's client and notes) never shows.  Until evidence says
+#: otherwise they are assumed to be the embedded executor's names; correcting one is
+#: a one-line change here (docs/controller.md lists what is verified and assumed).
+#: Settings not listed go by their own name, as both executors spell them.
+WIRE_NAMES: Mapping[str, str] = MappingProxyType({
+    "max_concurrent_executions": "max_concurrent_executions",
+    "additional_notification_email": "additional_notification_email",
+    "additional_error_notification_email": "additional_error_notification_email",
+    "execution_ended_webhook_url": "execution_ended_webhook_url",
+    "create_only": "create_only",
+})
+
+
+def wire_name(setting: str) -> str:
+    """The field that carries manifest setting `setting` in the executor's JSON."""
+    return WIRE_NAMES.get(setting, setting)
 
 
 class ExecutorError(ScsyncError):
@@ -207,6 +228,28 @@ class ExecutorClient:
                         page_size: int = 100) -> Iterator[dict[str, Any]]:
         yield from self._pages("/api/smart-connectors",
                                {"status": status, "search": search}, page_size)
+
+    def service_title(self) -> str | None:
+        """The `info.title` of the executor's OpenAPI document; None when it serves none."""
+        try:
+            info = self._json("GET", "/openapi.json").get("info")
+        except (ClientSideError, BadResponse):
+            return None
+        title = info.get("title") if isinstance(info, dict) else None
+        return title if isinstance(title, str) else None
+
+    def metadata(self) -> dict[str, Any] | None:
+        """GET /api/smart-connectors/metadata (Kizen's catalogue: `cadence_choices`, ...);
+        None when the executor has no such route (404)."""
+        try:
+            return self._json("GET", METADATA)
+        except NotFound:
+            return None
+
+    def list_custom_objects(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """GET /api/custom-objects, every page: Kizen's objects (`id` a UUID, `name` the
+        api_name).  Raises NotFound when the executor serves no such list."""
+        yield from self._pages(CUSTOM_OBJECTS, {}, page_size)
 
     def get_connector(self, ref: str) -> dict[str, Any]:
         return self._json("GET", f"/api/smart-connectors/{_seg(ref)}")
