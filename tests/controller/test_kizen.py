@@ -54,8 +54,8 @@ def test_the_kind_is_detected_and_the_option_overrides_it(
     assert (plan["executor_kind"], plan["connectors"][0]["action"]) == ("kizen", "error")
     code, plan = _plan(scsync, work, kizen.url, "--executor-kind", "embedded")
     assert (plan["executor_kind"], plan["connectors"][0]["action"]) == ("embedded", "create")
-    code, out, err = scsync("plan", "--repo", work.path, "--executor", kizen.url,
-                            "--executor-kind", "cloud")
+    code, _out, err = scsync("plan", "--repo", work.path, "--executor", kizen.url,
+                             "--executor-kind", "cloud")
     assert code == 2 and "--executor-kind" in err
 
 
