@@ -103,7 +103,7 @@ class Plan:
     unmanaged: list[UnmanagedPlan] = field(default_factory=list)
     prune: bool = False
     commit: str | None = None  # the commit the desired state is (a clean work tree: HEAD)
-    executor_kind: str = "embedded"
+    executor_kind: str | None = None  # "embedded" or "kizen"; None: not asked (invalid)
 
     @property
     def valid(self) -> bool:
@@ -158,9 +158,10 @@ def make_plan(
     that offers any cadence and names no objects.
     """
     facts = facts or ExecutorFacts()
-    plan = Plan(desired.source, executor, desired, prune=prune, executor_kind=facts.kind)
+    plan = Plan(desired.source, executor, desired, prune=prune)
     if not desired.valid:
         return plan
+    plan.executor_kind = facts.kind
     pairing = _pair(desired, live, records, renames or {})
     by_api = {c.api_name: c for c in live}
     for path, connector in desired.connectors.items():
@@ -236,10 +237,11 @@ def _create(path: str, connector: Connector, by_api: Mapping[str, LiveConnector]
         return entry
     entry.body = create_body(connector, overrides)
     if facts.kind == "kizen":
+        later = "" if connector.status == SETUP else (
+            f"; status {connector.status} is set by a later pass, once Kizen accepts it")
         entry.findings.append(rules.CREATED_IN_SETUP.finding(
-            path, f"created in Setup: its script and flow must be authored in Kizen before it "
-            f"can run; status {connector.status} is set by a later pass, once Kizen accepts "
-            "it", pointer="/status"))
+            path, "created in Setup: its script and flow must be authored in Kizen before it "
+            f"can run{later}", pointer="/status"))
     return entry
 
 

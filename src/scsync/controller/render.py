@@ -64,8 +64,8 @@ def _value(v: Any) -> str:
 
 
 def render_text(plan: Plan, result: ApplyResult | None = None, *, verbose: bool = False) -> str:
-    lines = [f"Plan: {plan.desired.source[:12]} against {plan.executor} "
-             f"({plan.executor_kind})"]
+    kind = f" ({plan.executor_kind})" if plan.executor_kind else ""
+    lines = [f"Plan: {plan.desired.source[:12]} against {plan.executor}{kind}"]
     for f in plan.desired.findings:
         lines.append(f"{f.location()}: {f.severity.value} {f.rule}: {f.message}")
     in_sync = 0
