@@ -33,14 +33,10 @@ from scsync.errors import ConfigError, ScsyncError
 DEFAULT_URL = "http://127.0.0.1:8765"
 KEY_FILE = Path(".scsync") / "api-key"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
-METADATA = "/api/smart-connectors/metadata"
-CUSTOM_OBJECTS = "/api/custom-objects"
-
-#: Manifest setting -> its field name on the wire, for the settings Kizen's public
-#: material (builder-cli's client and notes) never shows.  Until evidence says
-#: otherwise they are assumed to be the embedded executor's names; correcting one is
-#: a one-line change here (docs/controller.md lists what is verified and assumed).
-#: Settings not listed go by their own name, as both executors spell them.
+METADATA, CUSTOM_OBJECTS = "/api/smart-connectors/metadata", "/api/custom-objects"
+#: Manifest setting -> its field on the wire, for the settings Kizen's public material
+#: never shows: assumed to be the embedded executor's names until evidence says otherwise,
+#: so correcting one is a one-line change (docs/controller.md: verified and assumed).
 WIRE_NAMES: Mapping[str, str] = MappingProxyType({
     "max_concurrent_executions": "max_concurrent_executions",
     "additional_notification_email": "additional_notification_email",
@@ -235,20 +231,18 @@ class ExecutorClient:
             info = self._json("GET", "/openapi.json").get("info")
         except (ClientSideError, BadResponse):
             return None
-        title = info.get("title") if isinstance(info, dict) else None
-        return title if isinstance(title, str) else None
+        return info.get("title") if isinstance(info, dict) \
+            and isinstance(info.get("title"), str) else None
 
     def metadata(self) -> dict[str, Any] | None:
-        """GET /api/smart-connectors/metadata (Kizen's catalogue: `cadence_choices`, ...);
-        None when the executor has no such route (404)."""
+        """Kizen's catalogue (`cadence_choices`, ...); None when there is none (404)."""
         try:
             return self._json("GET", METADATA)
         except NotFound:
             return None
 
     def list_custom_objects(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """GET /api/custom-objects, every page: Kizen's objects (`id` a UUID, `name` the
-        api_name).  Raises NotFound when the executor serves no such list."""
+        """Every page of objects (`id` a UUID, `name` the api_name); NotFound if none."""
         yield from self._pages(CUSTOM_OBJECTS, {}, page_size)
 
     def get_connector(self, ref: str) -> dict[str, Any]:

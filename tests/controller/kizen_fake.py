@@ -29,8 +29,10 @@ BASE = "/api/smart-connectors"
 
 class FakeKizen:
     def __init__(self, connectors: list[dict[str, Any]] | None = None,
-                 choices: list[list[str]] | None = None) -> None:
+                 choices: list[list[str]] | None = None,
+                 healthz: dict[str, Any] | None = None) -> None:
         self.connectors: dict[str, dict[str, Any]] = {}
+        self.healthz = healthz  # set: answers /healthz so (an executor without OpenAPI)
         self.writes: list[tuple[str, str, dict[str, Any]]] = []
         self.choices = CHOICES if choices is None else choices
         self._lock = Lock()
@@ -69,6 +71,8 @@ class FakeKizen:
 
     def answer(self, method: str, path: str, query: dict[str, list[str]],
                body: dict[str, Any]) -> tuple[int, Any]:
+        if method == "GET" and path == "/healthz" and self.healthz is not None:
+            return 200, self.healthz
         if method == "GET" and path == f"{BASE}/metadata":
             return 200, {"cadence_choices": self.choices, "sql_versions": [["1", "v1"]],
                          "connector_types": [["spreadsheet", "Spreadsheet"]]}

@@ -59,6 +59,25 @@ def test_the_kind_is_detected_and_the_option_overrides_it(
     assert code == 2 and "--executor-kind" in err
 
 
+def test_an_executor_answering_scsyncs_healthz_is_embedded(scsync: Cli, work: Clone) -> None:
+    work.write({"connectors/orders.yaml": manifest("orders")})
+    with FakeKizen(healthz={"status": "ok", "version": "0.9.0"}) as old_scsync:
+        _code, plan = _plan(scsync, work, old_scsync.url)
+    assert (plan["executor_kind"], plan["connectors"][0]["action"]) == ("embedded", "create")
+    with FakeKizen(healthz={"status": "ok", "version": "1", "region": "us"}) as other:
+        _code, plan = _plan(scsync, work, other.url)
+    assert plan["executor_kind"] == "kizen"  # not exactly scsync's answer
+
+
+def test_kizen_fields_a_manifest_leaves_out_are_not_compared(scsync: Cli, work: Clone,
+                                                             kizen: FakeKizen) -> None:
+    kizen.add(api_name="orders", name="Orders", description="Nightly orders.",
+              connector_type="schedule", custom_object=CONTACTS_ID, cadence=3600)
+    work.write({"connectors/orders.yaml": manifest("orders", description="Nightly orders.")})
+    code, plan = _plan(scsync, work, kizen.url)
+    assert (code, plan["connectors"][0]["action"]) == (0, "in sync"), plan
+
+
 def test_a_manifest_kizen_does_not_hold_is_an_error_with_the_way_out(
         scsync: Cli, work: Clone, kizen: FakeKizen) -> None:
     work.write({"connectors/orders.yaml": manifest("orders")})
