@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -32,6 +33,22 @@ from scsync.errors import ConfigError, ScsyncError
 DEFAULT_URL = "http://127.0.0.1:8765"
 KEY_FILE = Path(".scsync") / "api-key"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+METADATA, CUSTOM_OBJECTS = "/api/smart-connectors/metadata", "/api/custom-objects"
+#: Manifest setting -> its field on the wire, for the settings Kizen's public material
+#: never shows: assumed to be the embedded executor's names until evidence says otherwise,
+#: so correcting one is a one-line change (docs/controller.md: verified and assumed).
+WIRE_NAMES: Mapping[str, str] = MappingProxyType({
+    "max_concurrent_executions": "max_concurrent_executions",
+    "additional_notification_email": "additional_notification_email",
+    "additional_error_notification_email": "additional_error_notification_email",
+    "execution_ended_webhook_url": "execution_ended_webhook_url",
+    "create_only": "create_only",
+})
+
+
+def wire_name(setting: str) -> str:
+    """The field that carries manifest setting `setting` in the executor's JSON."""
+    return WIRE_NAMES.get(setting, setting)
 
 
 class ExecutorError(ScsyncError):
@@ -207,6 +224,30 @@ class ExecutorClient:
                         page_size: int = 100) -> Iterator[dict[str, Any]]:
         yield from self._pages("/api/smart-connectors",
                                {"status": status, "search": search}, page_size)
+
+    def service_title(self) -> str | None:
+        """The `info.title` of the executor's OpenAPI document; None when it serves none."""
+        try:
+            info = self._json("GET", "/openapi.json").get("info")
+        except (ClientSideError, BadResponse):
+            return None
+        return info.get("title") if isinstance(info, dict) \
+            and isinstance(info.get("title"), str) else None
+
+    def metadata(self) -> dict[str, Any] | None:
+        """Kizen's catalogue (`cadence_choices`, ...); None when there is none (404)."""
+        try:
+            return self._json("GET", METADATA)
+        except NotFound:
+            return None
+
+    def list_custom_objects(self, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every page of objects (`id` a UUID, `name` the api_name); NotFound if none.
+
+        `custom_only=false`: Kizen leaves built-in objects such as `client_client`
+        (contacts) out of this list unless asked, as its own client's notes say.
+        """
+        yield from self._pages(CUSTOM_OBJECTS, {"custom_only": "false"}, page_size)
 
     def get_connector(self, ref: str) -> dict[str, Any]:
         return self._json("GET", f"/api/smart-connectors/{_seg(ref)}")

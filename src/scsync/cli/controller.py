@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scsync.cli.plan import DEFAULT_URL
+from scsync.cli.plan import DEFAULT_URL, add_kind_option
 from scsync.manifest.discover import DEFAULT_FOLDER
 
 
@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--branch", default="main", help="(default: %(default)s)")
     parser.add_argument("--executor", metavar="URL", default=DEFAULT_URL,
                         help="executor API (default: %(default)s)")
+    add_kind_option(parser)
     parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                         help="seconds between passes without a webhook (default: %(default)g)")
     parser.add_argument("--listen", default="127.0.0.1:9090", metavar="HOST:PORT",

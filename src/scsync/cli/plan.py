@@ -21,6 +21,7 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
                         help="executor API (default: %(default)s); credentials come from "
                              "SCSYNC_API_KEY, SCSYNC_BUSINESS_ID, SCSYNC_USER_ID or the local "
                              "executor's key file")
+    add_kind_option(parser)
     parser.add_argument("--format", "-f", choices=["text", "json", "markdown"], default="text",
                         help="output format (default: text)")
     parser.add_argument("--detailed-exitcode", action="store_true",
@@ -36,6 +37,15 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; nothing else lets SC100 pass)")
 
 
+def add_kind_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor-kind", choices=["auto", "embedded", "kizen"],
+                        default="auto",
+                        help="what the executor is (default: auto, detected: scsync's own "
+                             "executor by its OpenAPI title or /healthz, anything else is "
+                             "Kizen); on Kizen a manifest with no live connector is created "
+                             "only if it declares connector_type and custom_object")
+
+
 def options(args: argparse.Namespace) -> PlanOptions:
     from scsync.controller.commands import PlanOptions
     from scsync.controller.settings import parse_allow
@@ -44,7 +54,7 @@ def options(args: argparse.Namespace) -> PlanOptions:
         repo=args.repo, executor=args.executor, ref=args.ref, output_format=args.format,
         detailed_exitcode=getattr(args, "detailed_exitcode", False), prune=args.prune,
         data_dir=args.data_dir, allow=parse_allow(args.allow_api_name_change),
-        auto_approve=getattr(args, "auto_approve", False),
+        auto_approve=getattr(args, "auto_approve", False), executor_kind=args.executor_kind,
     )
 
 

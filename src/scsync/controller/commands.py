@@ -41,6 +41,7 @@ class PlanOptions:
     allow: frozenset[tuple[str, str]] = frozenset()
     auto_approve: bool = False
     page_size: int = 1000
+    executor_kind: str = "auto"
 
     @property
     def state_path(self) -> Path:
@@ -71,7 +72,8 @@ def build_plan(options: PlanOptions, client: ExecutorClient, state: State) -> Pl
             desired = reader.at_commit(repo, commit)
             renames = git_renames(repo, last_applied, commit, options.folder)
     plan = plan_against_live(desired, client, records, renames=renames, allow=options.allow,
-                             prune=options.prune, page_size=options.page_size)
+                             prune=options.prune, page_size=options.page_size,
+                             kind=options.executor_kind)
     plan.commit = commit
     return plan
 

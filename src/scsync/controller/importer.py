@@ -184,8 +184,7 @@ def _managers(repo: Path, folder: Path, state_path: Path) -> dict[tuple[str, str
 def _objects(client: ExecutorClient, page_size: int) -> dict[str, str] | None:
     """Object id -> api_name from GET /api/custom-objects; None if the executor has none."""
     try:
-        # The client's paged reader: no method of its own yet names this endpoint.
-        rows = list(client._pages(CUSTOM_OBJECTS, {}, page_size))
+        rows = list(client.list_custom_objects(page_size=page_size))
     except NotFound:
         return None
     return {str(r["id"]): str(r["name"]) for r in rows

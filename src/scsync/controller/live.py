@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scsync.client import ExecutorClient
+from scsync.client import ExecutorClient, wire_name
 from scsync.manifest.model import API_EXECUTABLE, API_STATUS, MANIFEST_STATUS, Connector
 
 #: settings keys in `Connector.settings()` order
 FIELDS = tuple(Connector(api_name="", name="", status="").settings())
+#: Kizen's fields a manifest may leave out; then they are not compared (nor sent).
+OPTIONAL_KIZEN = ("connector_type", "custom_object", "cadence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +60,37 @@ class LiveConnector:
         """Whether the live status lets executions start (either executable status)."""
         return self.status in API_EXECUTABLE
 
-    def comparable(self, desired: Mapping[str, Any]) -> dict[str, Any]:
+    def comparable(self, desired: Mapping[str, Any],
+                   object_names: Mapping[str, str] | None = None) -> dict[str, Any]:
         """`settings()`, with what this executor does not hold taken from `desired`.
 
         Kizen's own executor has no `job`: there is nothing to compare, so the
-        desired job stands for the live one instead of showing as a change.
+        desired job stands for the live one instead of showing as a change.  A
+        Kizen field the manifest leaves out is not managed, so not compared.
         """
-        have = self.settings()
+        have = self.settings(object_names)
         if "job" not in self.raw:
             have["job"] = desired.get("job")
+        for key in OPTIONAL_KIZEN:
+            if desired.get(key) is None:
+                have[key] = None
         return have
 
-    def settings(self) -> dict[str, Any]:
-        """Manifest spelling, comparable with `Connector.settings()`."""
+    def settings(self, object_names: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Manifest spelling, comparable with `Connector.settings()`.
+
+        `object_names` (id -> api_name, from the executor's custom objects) names
+        the live `custom_object`, which Kizen holds as an id.
+        """
         data = self.raw
         out: dict[str, Any] = {}
         for key in FIELDS:
-            value = data.get(key)
-            if key == "status":
+            value = data.get(wire_name(key))
+            if key == "custom_object":
+                value = _object_name(value, object_names or {})
+            elif key == "cadence" and value is not None:
+                value = _seconds(value)
+            elif key == "status":
                 value = MANIFEST_STATUS.get(str(value), value)
             elif key == "description":
                 value = value or None
@@ -89,6 +104,19 @@ class LiveConnector:
         return out
 
 
+def _object_name(value: Any, names: Mapping[str, str]) -> Any:
+    if isinstance(value, Mapping):  # an expanded object
+        value = value.get("name") if isinstance(value.get("name"), str) else value.get("id")
+    return names.get(value, value) if isinstance(value, str) else value
+
+
+def _seconds(value: Any) -> Any:
+    try:
+        return int(str(value))  # Kizen spells its cadence choices as strings
+    except ValueError:
+        return value
+
+
 def _job(job: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "command": list(job.get("command") or []),
@@ -100,10 +128,15 @@ def _job(job: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def create_body(connector: Connector) -> dict[str, Any]:
-    """The POST body that creates `connector` with every setting at once."""
-    settings = connector.settings()
-    body = {key: api_value(key, settings[key]) for key in FIELDS}
+def create_body(connector: Connector,
+                overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The POST body that creates `connector` with every setting at once.
+
+    `overrides` (manifest spelling) replace settings: the status a Kizen
+    connector is created in, the id its `custom_object` resolves to.
+    """
+    settings = {**connector.settings(), **(overrides or {})}
+    body = {wire_name(key): api_value(key, settings[key]) for key in FIELDS}
     # Optional values the manifest leaves out are simply not sent.
     return {k: v for k, v in body.items() if v is not None}
 
@@ -115,9 +148,9 @@ def patch_body(desired: Mapping[str, Any], keys: Iterable[str],
     `overrides` (manifest spelling, e.g. `{"status": "Operational"}` where an
     update cannot set the manifest's own status) are set too, after `keys`.
     """
-    body = {key: api_value(key, desired.get(key)) for key in keys}
+    body = {wire_name(key): api_value(key, desired.get(key)) for key in keys}
     for key, value in (overrides or {}).items():
-        body[key] = api_value(key, value)
+        body[wire_name(key)] = api_value(key, value)
     return body
 
 

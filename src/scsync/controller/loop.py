@@ -135,7 +135,7 @@ class Reconciler:
             good, self.client, records,
             renames=git_renames(repo, applied_before, good.source, self.settings.folder),
             allow=self.settings.allow_api_name_changes, prune=self.settings.prune,
-            page_size=self.settings.page_size)
+            page_size=self.settings.page_size, kind=self.settings.executor_kind)
         drift = drift_findings(plan, records)
         warn = self.settings.drift == "warn"
         leave = frozenset(f.path for f in drift) if warn else frozenset()

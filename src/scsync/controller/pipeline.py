@@ -14,6 +14,7 @@ from pathlib import Path
 
 from scsync.client import ExecutorClient
 from scsync.controller.desired import Desired
+from scsync.controller.facts import ExecutorFacts, read_facts
 from scsync.controller.live import read_live, usage_check
 from scsync.controller.plan import Plan, make_plan
 from scsync.controller.state import Record
@@ -23,11 +24,19 @@ from scsync.gitsource import Repository, is_manifest_path, open_repo, work_tree_
 
 def plan_against_live(desired: Desired, client: ExecutorClient, records: Mapping[str, Record],
                       *, renames: Mapping[str, str], allow: frozenset[tuple[str, str]],
-                      prune: bool, page_size: int = 1000) -> Plan:
-    """Read live state (only for valid manifests: invalid ones plan nothing) and plan."""
+                      prune: bool, page_size: int = 1000, kind: str = "auto") -> Plan:
+    """Read live state (only for valid manifests: invalid ones plan nothing) and plan.
+
+    `kind` is `--executor-kind`: "auto" detects it (controller/facts.py says how).
+    """
     live = read_live(client, page_size) if desired.valid else []
+    facts = ExecutorFacts()
+    if desired.valid:
+        need = any(c.custom_object for c in desired.connectors.values()) or any(
+            c.raw.get("custom_object") for c in live)
+        facts = read_facts(client, kind, need_objects=need, page_size=page_size)
     return make_plan(desired, live, records, in_use=usage_check(client), renames=renames,
-                     allow=allow, prune=prune, executor=client.base_url)
+                     allow=allow, prune=prune, executor=client.base_url, facts=facts)
 
 
 def work_tree_renames(root: Path, last_applied: str | None, folder: str,

@@ -27,6 +27,7 @@ from typing import Any
 from scsync import identity
 from scsync.controller import rules
 from scsync.controller.desired import Desired
+from scsync.controller.facts import ExecutorFacts
 from scsync.controller.live import LiveConnector, create_body, patch_body
 from scsync.controller.state import Record
 from scsync.diff import Diff, DiffItem, diff
@@ -40,6 +41,7 @@ from scsync.manifest.model import (
     SETUP,
     Connector,
 )
+from scsync.rules import Rule
 
 
 class Action(enum.Enum):
@@ -101,6 +103,7 @@ class Plan:
     unmanaged: list[UnmanagedPlan] = field(default_factory=list)
     prune: bool = False
     commit: str | None = None  # the commit the desired state is (a clean work tree: HEAD)
+    executor_kind: str | None = None  # "embedded" or "kizen"; None: not asked (invalid)
 
     @property
     def valid(self) -> bool:
@@ -147,21 +150,28 @@ def make_plan(
     allow: frozenset[tuple[str, str]] = frozenset(),
     prune: bool = False,
     executor: str = "",
+    facts: ExecutorFacts | None = None,
 ) -> Plan:
-    """`renames` maps a manifest's path to the path git says it had at the last applied commit."""
+    """`renames` maps a manifest's path to the path git says it had at the last applied commit.
+
+    `facts` (kind, cadence choices, custom objects) default to an embedded executor
+    that offers any cadence and names no objects.
+    """
+    facts = facts or ExecutorFacts()
     plan = Plan(desired.source, executor, desired, prune=prune)
     if not desired.valid:
         return plan
+    plan.executor_kind = facts.kind
     pairing = _pair(desired, live, records, renames or {})
     by_api = {c.api_name: c for c in live}
     for path, connector in desired.connectors.items():
         paired = pairing.get(path)
         if paired is None:
-            plan.connectors.append(_create(path, connector, by_api))
+            plan.connectors.append(_create(path, connector, by_api, facts))
         else:
             target, how, record_path = paired
             plan.connectors.append(_update(path, connector, target, how, record_path,
-                                           by_api, in_use, allow))
+                                           by_api, in_use, allow, facts))
     claimed = {c.connector_id for c in plan.connectors if c.connector_id}
     managed_by = {r.connector_id: r.path for r in records.values()}
     for item in live:
@@ -199,27 +209,83 @@ def _pair(desired: Desired, live: list[LiveConnector], records: Mapping[str, Rec
     return pairing
 
 
-def _create(path: str, connector: Connector, by_api: Mapping[str, LiveConnector]) -> ConnectorPlan:
+def _create(path: str, connector: Connector, by_api: Mapping[str, LiveConnector],
+            facts: ExecutorFacts) -> ConnectorPlan:
     entry = ConnectorPlan(path, connector.api_name, Action.CREATE, connector,
-                          changes=diff(None, connector.settings()),
-                          body=create_body(connector))
+                          changes=diff(None, connector.settings()))
     taken = by_api.get(connector.api_name)
     if taken is not None:  # held by a connector another manifest manages
-        entry.action, entry.body = Action.ERROR, {}
-        entry.reason = (f"api_name '{connector.api_name}' is held by live connector "
-                        f"{taken.id}, which another manifest manages")
-        entry.findings.append(rules.API_NAME_TAKEN.finding(path, entry.reason))
+        return _error(entry, rules.API_NAME_TAKEN, f"api_name '{connector.api_name}' is held "
+                      f"by live connector {taken.id}, which another manifest manages")
+    overrides: dict[str, Any] = {}
+    if facts.kind == "kizen":
+        if connector.connector_type is None or connector.custom_object is None:
+            return _error(entry, rules.NOT_ON_KIZEN, f"'{connector.api_name}' not found on "
+                          "the executor: on Kizen a connector is its script and flow, authored "
+                          "in Kizen; author it there and `scsync import` it, or declare "
+                          "connector_type and custom_object to create it in Setup")
+        overrides["status"] = SETUP  # Kizen creates in Setup; the status is a later step
+    if connector.custom_object is not None:
+        object_id = facts.object_id(connector.custom_object)
+        if object_id is None:
+            known = ", ".join(sorted(facts.objects or {})[:10]) or "none"
+            return _error(entry, rules.OBJECT_UNKNOWN, f"custom_object "
+                          f"'{connector.custom_object}' is not an object of the executor "
+                          f"(GET /api/custom-objects lists: {known})", "/custom_object")
+        overrides["custom_object"] = object_id
+    if not _cadence_offered(entry, connector.cadence, facts):
+        return entry
+    entry.body = create_body(connector, overrides)
+    if facts.kind == "kizen":
+        later = "" if connector.status == SETUP else (
+            f"; status {connector.status} is set by a later pass, once Kizen accepts it")
+        entry.findings.append(rules.CREATED_IN_SETUP.finding(
+            path, "created in Setup: its script and flow must be authored in Kizen before it "
+            f"can run{later}", pointer="/status"))
     return entry
+
+
+def _error(entry: ConnectorPlan, rule: Rule, reason: str, pointer: str = "") -> ConnectorPlan:
+    entry.action, entry.body, entry.reason = Action.ERROR, {}, reason
+    entry.findings.append(rule.finding(entry.path, reason, pointer=pointer))
+    return entry
+
+
+def _cadence_offered(entry: ConnectorPlan, cadence: int | None, facts: ExecutorFacts) -> bool:
+    """False (the entry made an error) for a cadence the executor's choices leave out."""
+    if cadence is None or not facts.cadence_choices or cadence in facts.cadence_choices:
+        return True
+    offered = ", ".join(map(str, facts.cadence_choices))
+    _error(entry, rules.CADENCE_NOT_OFFERED, f"cadence {cadence} is not offered by the "
+           f"executor; its /metadata cadence_choices are: {offered}", "/cadence")
+    return False
 
 
 def _update(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
             record_path: str | None, by_api: Mapping[str, LiveConnector], in_use: InUse,
-            allow: frozenset[tuple[str, str]]) -> ConnectorPlan:
+            allow: frozenset[tuple[str, str]], facts: ExecutorFacts) -> ConnectorPlan:
     entry = ConnectorPlan(path, connector.api_name, Action.IN_SYNC, connector, live.id,
                           live.api_name, how, record_path)
     want = connector.settings()
-    have = live.comparable(want)
+    names = facts.object_names
+    if want["custom_object"] in names:  # a manifest may hold the id, as import keeps it
+        want["custom_object"] = names[want["custom_object"]]
+    have = live.comparable(want, names)
     items = list(diff(have, want))
+    fixed = [i for i in items if i.field[0] in ("connector_type", "custom_object")]
+    if fixed:
+        for item in fixed:
+            entry.findings.append(rules.TYPE_OR_OBJECT_CHANGE.finding(
+                path, f"{item.dotted} {item.old!r} -> {item.new!r} refused: Kizen cannot "
+                "change it on an existing connector", pointer=item.pointer))
+        entry.action, entry.changes = Action.REFUSED, tuple(items)
+        entry.reason = (", ".join(i.dotted for i in fixed) + " of an existing connector "
+                        "cannot change; keep the live value or author a new connector")
+        return entry
+    cadence = next((i for i in items if i.field == ("cadence",)), None)
+    if cadence is not None and not _cadence_offered(entry, cadence.new, facts):
+        entry.changes = tuple(items)
+        return entry
     status_item, items = _take(items, "status")
     name_item, items = _take(items, "api_name")
     applied: list[DiffItem] = list(items)

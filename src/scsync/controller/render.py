@@ -38,7 +38,8 @@ def connector_data(c: ConnectorPlan) -> dict[str, Any]:
 
 def plan_data(plan: Plan) -> dict[str, Any]:
     return {
-        "source": plan.source, "executor": plan.executor, "valid": plan.valid,
+        "source": plan.source, "executor": plan.executor,
+        "executor_kind": plan.executor_kind, "valid": plan.valid,
         "summary": plan.summary(), "has_changes": plan.has_changes,
         "findings": [finding_dict(f) for f in plan.desired.findings],
         "connectors": [connector_data(c) for c in sorted(plan.connectors,
@@ -63,7 +64,8 @@ def _value(v: Any) -> str:
 
 
 def render_text(plan: Plan, result: ApplyResult | None = None, *, verbose: bool = False) -> str:
-    lines = [f"Plan: {plan.desired.source[:12]} against {plan.executor}"]
+    kind = f" ({plan.executor_kind})" if plan.executor_kind else ""
+    lines = [f"Plan: {plan.desired.source[:12]} against {plan.executor}{kind}"]
     for f in plan.desired.findings:
         lines.append(f"{f.location()}: {f.severity.value} {f.rule}: {f.message}")
     in_sync = 0

@@ -26,6 +26,8 @@ class ControllerSettings:
     """A local path or a clone URL; the controller keeps its own bare copy in `data_dir`."""
     executor_url: str = "http://127.0.0.1:8765"
     """Base URL of the executor API (Kizen or `scsync executor serve`)."""
+    executor_kind: str = "auto"
+    """`auto` (detected each pass), `embedded` or `kizen`: see controller/facts.py."""
     branch: str = "main"
     """The branch whose commits are reconciled."""
     folder: str = DEFAULT_FOLDER
@@ -140,7 +142,9 @@ def settings_from_args(args: Any,
     if "://" not in repo and not repo.startswith("git@") and os.path.isdir(repo):
         repo = os.path.abspath(repo)  # the mirror's remote must not depend on the cwd
     return with_environment(ControllerSettings(
-        repo=repo, executor_url=args.executor, branch=args.branch, folder=args.folder,
+        repo=repo, executor_url=args.executor,
+        executor_kind=getattr(args, "executor_kind", "auto"), branch=args.branch,
+        folder=args.folder,
         data_dir=Path(args.data_dir), interval=args.interval, drift=args.drift,
         prune=args.prune, allow_api_name_changes=parse_allow(args.allow_api_name_change),
         listen_host=host, listen_port=port,

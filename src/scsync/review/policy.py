@@ -270,6 +270,20 @@ def _job(ctx: _Context, item: DiffItem) -> list[Finding]:
                         "executor runs the new job from the next execution")]
 
 
+def _fixed(ctx: _Context, item: DiffItem) -> list[Finding]:
+    """connector_type and custom_object: set once, when Kizen creates the connector."""
+    key = item.dotted
+    if item.operation is Operation.CHANGE:
+        return [ctx.finding(rules.SC114, item, f"{key} changes from {show(item.old)} to "
+                            f"{show(item.new)}: Kizen cannot change it on an existing "
+                            "connector, so plan refuses it (SC131)", hint=rules.SC114.help)]
+    if item.operation is Operation.ADD:
+        return [ctx.finding(rules.SC113, item, f"{key} {show(item.new)} is declared: plan "
+                            "compares it with the live connector's and refuses a difference")]
+    return [ctx.finding(rules.SC113, item, f"{key} ({show(item.old)}) is no longer declared: "
+                        "the live value stays and is no longer compared")]
+
+
 def _other(ctx: _Context, item: DiffItem) -> list[Finding]:
     return [ctx.finding(rules.SC113, item, f"{item.dotted} changes from {show(item.old)} to "
                         f"{show(item.new)}")]
@@ -286,4 +300,6 @@ _BY_FIELD: dict[str, Check] = {
     "name": _label,
     "description": _label,
     "job": _job,
+    "connector_type": _fixed,
+    "custom_object": _fixed,
 }

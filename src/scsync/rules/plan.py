@@ -70,5 +70,40 @@ SC130 = Rule(
     "A match by name is a guess: check that the live connector is the one the manifest "
     "describes before applying.", ("compatibility",), "medium")
 
+SC131 = Rule(
+    "SC131", "type-or-object-change", E,
+    "connector_type or custom_object of an existing connector changes.",
+    "Kizen cannot change either in place: keep the live value, or author a new connector "
+    "in Kizen (a new api_name) and retire this one.",
+    "A connector's type and the object it loads into are fixed when Kizen creates it; its "
+    "script and flow are built for them, so the plan refuses the change before any write.",
+    ("correctness", "compatibility"))
+SC132 = Rule(
+    "SC132", "not-on-kizen", E, "The manifest's connector is not found on the Kizen executor.",
+    "Author it in Kizen and `scsync import` it, or declare connector_type and "
+    "custom_object so plan can create it in Setup.",
+    "On Kizen a connector is its SQL script and flow; settings alone would make an empty "
+    "shell that cannot run, so nothing is created without its type and object.",
+    ("correctness",))
+SC133 = Rule(
+    "SC133", "created-in-setup", N,
+    "Created on Kizen in Setup; its script and flow must be authored in Kizen.",
+    "Author the connector's script and flow in Kizen; the status the manifest asks for is "
+    "set by a later pass, once Kizen accepts it.",
+    "Kizen creates every connector in Setup and runs none until its script and flow exist; "
+    "the create sends Setup and a later plan sets the manifest's status.", ("reliability",))
+SC134 = Rule(
+    "SC134", "custom-object-unknown", E, "custom_object names no object of the executor.",
+    "Use an api_name (or id) that GET /api/custom-objects lists, e.g. client_client for "
+    "contacts.",
+    "The create needs the object's id; an api_name the executor does not list cannot be "
+    "resolved, so the connector is not created.", ("correctness",))
+SC135 = Rule(
+    "SC135", "cadence-not-offered", E, "The cadence is not one the executor offers.",
+    "Choose one of the values its /metadata cadence_choices lists (the message names them).",
+    "An executor listing cadence_choices (as Kizen does) refuses any other value; the plan "
+    "reports it before any write.", ("correctness",))
+
 #: In id order: the catalogue (`scsync.rules`) lists these.
-ALL = (SC120, SC121, SC122, SC123, SC124, SC125, SC126, SC127, SC128, SC129, SC130)
+ALL = (SC120, SC121, SC122, SC123, SC124, SC125, SC126, SC127, SC128, SC129, SC130, SC131,
+       SC132, SC133, SC134, SC135)

@@ -95,6 +95,15 @@ SC113 = Rule(
     "cannot cause conflicting writes, a status within the same class (both executing, "
     "or both not); the message states the effect.", ("reliability",))
 
+SC114 = Rule(
+    "SC114", "type-or-object-changed", E,
+    "connector_type or custom_object of a connector changes.",
+    "Kizen cannot change either in place and plan refuses it (SC131): keep the value, or "
+    "add a new connector (a new api_name) for the new type or object.",
+    "A connector's type and the object it loads into are fixed when Kizen creates it; a "
+    "change in git can never be applied to the live connector.",
+    ("correctness", "compatibility"))
+
 #: In id order: the catalogue (`scsync.rules`) lists these.
 ALL = (SC100, SC101, SC102, SC103, SC104, SC105, SC106, SC107, SC108, SC109, SC110, SC111, SC112,
-       SC113)
+       SC113, SC114)
