@@ -4,14 +4,22 @@ kizen_fake.py), and the real embedded executor for the other kind, through the r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.controller.conftest import Clone, Executor, manifest
+from tests.controller.conftest import DESCRIPTION, Clone, Executor, manifest
 from tests.controller.kizen_fake import CONTACTS_ID, DEALS_ID, FakeKizen
 
 from scsync import client as client_module
+from scsync.client import Credentials, ExecutorClient, RetryPolicy
+from scsync.controller.apply import apply_plan
+from scsync.controller.desired import DesiredReader
 from scsync.controller.live import LiveConnector, create_body
+from scsync.controller.pipeline import plan_against_live
+from scsync.controller.plan import Action
+from scsync.controller.state import State
+from scsync.manifest.discover import DEFAULT_FOLDER
 from scsync.manifest.model import Connector
 from specs import check_output
 
@@ -206,3 +214,29 @@ def test_wire_names_for_unverified_settings_come_from_one_mapping(
     assert body["concurrency_limit"] == 3 and "max_concurrent_executions" not in body
     live = LiveConnector.from_api({"id": "x", "api_name": "orders", "concurrency_limit": 4})
     assert live.settings()["max_concurrent_executions"] == 4
+
+
+def test_a_create_adopted_on_kizen_converges_with_the_plans_facts(
+        work: Clone, kizen: FakeKizen, tmp_path: Path) -> None:
+    """A create an earlier apply made but did not record is adopted, then converged.
+
+    The convergence re-plans the one connector: with the plan's own facts, Kizen's
+    object id reads as `client_client` and the status step follows; without them it
+    would read as a changed custom_object (SC131) and nothing would be sent.
+    """
+    work.write({"connectors/leads.yaml": manifest(
+        "leads", connector_type="spreadsheet", custom_object="client_client")})
+    client = ExecutorClient(kizen.url, Credentials("key"), retry=RetryPolicy(attempts=1))
+    with client:
+        desired = DesiredReader(DEFAULT_FOLDER).work_tree(work.path)
+        plan = plan_against_live(desired, client, {}, renames={}, allow=frozenset(),
+                                 prune=False)
+        assert [c.action for c in plan.connectors] == [Action.CREATE]
+        # The earlier run's create, as Kizen holds it: in setup, the object by its id.
+        kizen.add(api_name="leads", name="Leads", description=DESCRIPTION,
+                  connector_type="spreadsheet", custom_object=CONTACTS_ID, status="setup")
+        with State(tmp_path / "state.db") as state:
+            result = apply_plan(plan, client, state)
+    assert [(o.action, o.ok) for o in result.outcomes] == [("adopt", True), ("update", True)]
+    method, _path, body = kizen.writes[-1]
+    assert (method, body) == ("PATCH", {"status": "operational"})

@@ -23,6 +23,7 @@ from typing import Any
 from scsync.client import Conflict, ExecutorClient, ExecutorError, ExecutorUnreachable, NotFound
 from scsync.controller import rules
 from scsync.controller.desired import Desired
+from scsync.controller.facts import ExecutorFacts
 from scsync.controller.live import LiveConnector, patch_body
 from scsync.controller.plan import Action, ConnectorPlan, Plan, make_plan
 from scsync.controller.state import Record, State
@@ -108,7 +109,7 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
             keep.add(_carry(entry, records, state))
             continue
         try:
-            connector_id = _apply_one(entry, client, result, say)
+            connector_id = _apply_one(entry, client, result, say, plan.facts)
         except ExecutorUnreachable as exc:
             result.aborted = str(exc)
             _failed(entry, exc, result, warn)
@@ -158,7 +159,7 @@ def _carry(entry: ConnectorPlan, records: dict[str, Record], state: State) -> st
 
 
 def _apply_one(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult,
-               say: Log) -> str:
+               say: Log, facts: ExecutorFacts | None = None) -> str:
     if entry.action is Action.IN_SYNC:
         assert entry.connector_id is not None
         return entry.connector_id
@@ -170,10 +171,11 @@ def _apply_one(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult
         _ok(result, say, Outcome(entry.api_name, entry.path, "update", True,
                                  f"updated {fields}", entry.connector_id))
         return entry.connector_id
-    return _create(entry, client, result, say)
+    return _create(entry, client, result, say, facts)
 
 
-def _create(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult, say: Log) -> str:
+def _create(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult, say: Log,
+            facts: ExecutorFacts | None) -> str:
     existing = _lookup(client, entry.api_name)
     if existing is None:
         try:
@@ -189,7 +191,7 @@ def _create(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult, s
             return connector_id
     # Created by an earlier run that died before recording it: adopt, then converge.
     live = LiveConnector.from_api(existing)
-    redo = _converge(entry, live)
+    redo = _converge(entry, live, facts)
     _ok(result, say, Outcome(entry.api_name, entry.path, "adopt", True,
                              "already created by an earlier run; adopted", live.id))
     if redo is not None and redo.body:
@@ -199,9 +201,11 @@ def _create(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult, s
     return live.id
 
 
-def _converge(entry: ConnectorPlan, live: LiveConnector) -> ConnectorPlan | None:
+def _converge(entry: ConnectorPlan, live: LiveConnector,
+              facts: ExecutorFacts | None) -> ConnectorPlan | None:
+    # The same facts as the plan's: on Kizen the live object id must read as its api_name.
     desired = Desired("adopt", {entry.path: entry.desired}, [])
-    plan = make_plan(desired, [live], {}, in_use=lambda _c: True)
+    plan = make_plan(desired, [live], {}, in_use=lambda _c: True, facts=facts)
     found = plan.connectors[0] if plan.connectors else None
     return found if found is not None and found.action is Action.UPDATE else None
 

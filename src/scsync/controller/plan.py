@@ -104,6 +104,8 @@ class Plan:
     prune: bool = False
     commit: str | None = None  # the commit the desired state is (a clean work tree: HEAD)
     executor_kind: str | None = None  # "embedded" or "kizen"; None: not asked (invalid)
+    #: what the plan knew of the executor, so apply re-plans an adopted create alike
+    facts: ExecutorFacts | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> bool:
@@ -158,7 +160,7 @@ def make_plan(
     that offers any cadence and names no objects.
     """
     facts = facts or ExecutorFacts()
-    plan = Plan(desired.source, executor, desired, prune=prune)
+    plan = Plan(desired.source, executor, desired, prune=prune, facts=facts)
     if not desired.valid:
         return plan
     plan.executor_kind = facts.kind
