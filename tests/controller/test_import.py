@@ -291,8 +291,9 @@ def _kizen(api_name: str, **fields: Any) -> dict[str, Any]:
 
 def test_kizen_fields_are_imported_and_object_ids_named(scsync: Cli, work: Clone) -> None:
     kizen = KizenShaped([
+        # Kizen spells cadences as strings in its choices; one read back so is a number.
         _kizen("hourly_contacts", connector_type="schedule", custom_object=CONTACTS_ID,
-               cadence=3600),
+               cadence="3600"),
         _kizen("inbound_leads", connector_type="webhook", custom_object=UNLISTED_ID,
                cadence=300),
         _kizen("upload_sheet", connector_type="spreadsheet", custom_object=None, cadence=None),

@@ -226,7 +226,7 @@ def _stem(item: LiveConnector, folder: Path, taken: set[str]) -> str:
 def _fill(entry: Entry, item: LiveConnector, objects: Mapping[str, str] | None, header: str,
           depth: int, checker: FileChecker) -> None:
     obj, note = _custom_object(item.raw.get("custom_object"), objects)
-    data = manifest_data(item.raw, obj)
+    data = manifest_data(item, obj)
     comments: dict[str, str] = {}
     if note:
         comments["custom_object"] = note

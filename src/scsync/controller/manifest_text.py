@@ -18,12 +18,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from scsync.controller.live import LiveConnector
 from scsync.errors import ScsyncError
 from scsync.manifest.loader import load_bytes
 from scsync.manifest.model import (
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_TIMEOUT_SECONDS,
-    MANIFEST_STATUS,
     Connector,
 )
 
@@ -47,14 +47,18 @@ class RenderError(ScsyncError):
     """The manifest text would not read back as the live values (a bug in scsync)."""
 
 
-def manifest_data(live: Mapping[str, Any], custom_object: str | None) -> dict[str, Any]:
-    """The manifest's mapping for a live connector: manifest spelling, defaults left out."""
+def manifest_data(live: LiveConnector, custom_object: str | None) -> dict[str, Any]:
+    """The manifest's mapping for a live connector, defaults left out.
+
+    The values are `LiveConnector.settings()`, the one translation of a live
+    connector into manifest terms the plan compares with too (statuses, wire
+    names, a cadence Kizen spells as a string), so an import plans in sync.
+    """
+    settings = live.settings()
     data: dict[str, Any] = {"apiVersion": "scsync/v1", "kind": "SmartConnector"}
     for key in ORDER:
-        value = custom_object if key == "custom_object" else live.get(key)
-        if key == "status" and isinstance(value, str):
-            value = MANIFEST_STATUS.get(value, value)
-        elif key == "job" and isinstance(value, Mapping):
+        value = custom_object if key == "custom_object" else settings.get(key)
+        if key == "job" and isinstance(value, Mapping):
             value = _job(value)
         if value is None or (key in DEFAULTS and value == DEFAULTS[key]
                              and type(value) is type(DEFAULTS[key])):
