@@ -18,7 +18,7 @@ Detection (`--executor-kind auto`), in this order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,14 +82,15 @@ def read_facts(client: ExecutorClient, kind: str, *, need_objects: bool,
     found: Kind = detect_kind(client) if kind == "auto" else \
         "kizen" if kind == "kizen" else "embedded"
     choices = cadence_choices(client.metadata())
-    objects = _objects(client.list_custom_objects(page_size=page_size)) if need_objects \
-        else None
+    objects = read_objects(client, page_size) if need_objects else None
     return ExecutorFacts(found, choices, objects)
 
 
-def _objects(rows: Iterable[Mapping[str, Any]]) -> dict[str, str] | None:
+def read_objects(client: ExecutorClient, page_size: int = 1000) -> dict[str, str] | None:
+    """Custom object api_name -> id, every page of GET /api/custom-objects; None if not served."""
     try:
-        return {str(r["name"]): str(r["id"]) for r in rows
+        return {str(r["name"]): str(r["id"])
+                for r in client.list_custom_objects(page_size=page_size)
                 if isinstance(r, Mapping) and r.get("id") is not None and r.get("name")}
     except NotFound:
         return None

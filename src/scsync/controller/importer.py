@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from scsync import contract
 from scsync.checks.pipeline import FileChecker
 from scsync.checks.schema import load_schema
-from scsync.client import ExecutorClient, NotFound
+from scsync.client import ExecutorClient
+from scsync.controller.facts import ExecutorFacts, read_objects
 from scsync.controller.live import LiveConnector, read_live
 from scsync.controller.manifest_text import manifest_data, render
 from scsync.controller.state import Record, State
@@ -182,13 +183,9 @@ def _managers(repo: Path, folder: Path, state_path: Path) -> dict[tuple[str, str
 
 
 def _objects(client: ExecutorClient, page_size: int) -> dict[str, str] | None:
-    """Object id -> api_name from GET /api/custom-objects; None if the executor has none."""
-    try:
-        rows = list(client.list_custom_objects(page_size=page_size))
-    except NotFound:
-        return None
-    return {str(r["id"]): str(r["name"]) for r in rows
-            if isinstance(r, Mapping) and r.get("id") is not None and r.get("name")}
+    """Object id -> api_name, read as the plan reads them; None if the executor has none."""
+    found = read_objects(client, page_size)
+    return None if found is None else ExecutorFacts(objects=found).object_names
 
 
 def _custom_object(value: Any, objects: Mapping[str, str] | None) -> tuple[Any, str | None]:
