@@ -258,3 +258,17 @@ def test_plan_findings_and_apply_failures_are_logged_counted_and_shown(
     assert "never used" in _by_api(status)["unused_a2"]["reason"]
     metrics = requests.get(f"{controller.url}/metrics", timeout=5).text
     assert 'scsync_controller_errors_total{kind="plan"} 1.0' in metrics
+
+
+def test_the_executor_kind_is_detected_once_not_on_every_pass(
+        remote: tuple[Path, Clone], proxy: CountingProxy,
+        start_controller: ControllerFactory) -> None:
+    bare, clone = remote
+    first = clone.commit("one", {"connectors/k.yaml": manifest("kinded", name="Kinded")})
+    controller = start_controller(bare, proxy.url, "--interval", "0.3")
+    controller.wait_applied(first)
+    passes = controller.status()["passes"]
+    wait_for(lambda: controller.status()["passes"] >= passes + 3,
+             message=f"three more passes\n{controller.log()}")
+    detections = [path for method, path in proxy.calls if path == "/openapi.json"]
+    assert detections == ["/openapi.json"], proxy.calls

@@ -69,6 +69,9 @@ class Reconciler:
         self._repo: Repository | None = None
         self._good: Desired | None = None
         self._invalid: dict[str, Any] | None = None
+        # What --executor-kind auto found, once: one executor URL is one kind, so the
+        # passes every few seconds need not ask /openapi.json and /healthz again.
+        self._kind = settings.executor_kind
         self._lock = threading.Lock()
         self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED))
 
@@ -135,7 +138,9 @@ class Reconciler:
             good, self.client, records,
             renames=git_renames(repo, applied_before, good.source, self.settings.folder),
             allow=self.settings.allow_api_name_changes, prune=self.settings.prune,
-            page_size=self.settings.page_size, kind=self.settings.executor_kind)
+            page_size=self.settings.page_size, kind=self._kind)
+        if plan.executor_kind is not None:
+            self._kind = plan.executor_kind
         drift = drift_findings(plan, records)
         warn = self.settings.drift == "warn"
         leave = frozenset(f.path for f in drift) if warn else frozenset()
