@@ -30,11 +30,12 @@ BASE = "/api/smart-connectors"
 class FakeKizen:
     def __init__(self, connectors: list[dict[str, Any]] | None = None,
                  choices: list[list[str]] | None = None,
-                 healthz: dict[str, Any] | None = None) -> None:
+                 healthz: dict[str, Any] | None = None, serve_objects: bool = True) -> None:
         self.connectors: dict[str, dict[str, Any]] = {}
         self.healthz = healthz  # set: answers /healthz so (an executor without OpenAPI)
         self.writes: list[tuple[str, str, dict[str, Any]]] = []
         self.choices = CHOICES if choices is None else choices
+        self.serve_objects = serve_objects  # False: no /api/custom-objects (404)
         self._lock = Lock()
         for data in connectors or []:
             self.add(**data)
@@ -76,7 +77,7 @@ class FakeKizen:
         if method == "GET" and path == f"{BASE}/metadata":
             return 200, {"cadence_choices": self.choices, "sql_versions": [["1", "v1"]],
                          "connector_types": [["spreadsheet", "Spreadsheet"]]}
-        if method == "GET" and path == "/api/custom-objects":
+        if method == "GET" and path == "/api/custom-objects" and self.serve_objects:
             # As Kizen's: built-in objects (contacts) only with custom_only=false.
             everything = query.get("custom_only") == ["false"]
             return 200, _page([o for o in OBJECTS if everything or o["name"] != "client_client"],

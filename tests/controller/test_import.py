@@ -7,7 +7,6 @@ executor's own SQLite file, as another system would have left them.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.controller.conftest import DESCRIPTION, Clone, Executor, manifest
+from tests.controller.kizen_fake import CONTACTS_ID, FakeKizen
 
 from scsync.controller.manifest_text import render
 from specs import check_output
@@ -225,61 +225,7 @@ def test_no_key_is_an_environment_error(scsync: Cli, work: Clone, executor: Exec
 
 # -- Kizen's fields: connector_type, custom_object (an id on the wire), cadence ------------
 
-CONTACTS_ID = "6f1c2b7e-5d4a-4e8b-9c3f-0a1b2c3d4e5f"
 UNLISTED_ID = "0b6f1f8e-3c1a-4d2b-9f4e-5a6b7c8d9e0f"
-
-
-class KizenShaped:
-    """A loopback server answering as Kizen's API does for the two lists import reads.
-
-    The embedded executor does not hold these fields yet (issue 11's executor part
-    adds them); this serves Kizen's shapes from its notes: DRF pages with `next`,
-    `custom_object` as the object's id, `/api/custom-objects` naming each id.
-    """
-
-    def __init__(self, connectors: list[dict[str, Any]], objects: list[dict[str, Any]] | None
-                 ) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from threading import Thread
-        from urllib.parse import parse_qs, urlsplit
-
-        served = {"/api/smart-connectors": connectors}
-        if objects is not None:
-            served["/api/custom-objects"] = objects
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                rows = served.get(parts.path)
-                query = parse_qs(parts.query)
-                page, size = int(query["page"][0]), 1  # one a page: paging is exercised
-                if rows is None:
-                    status, body = 404, {"detail": "Not found."}
-                else:
-                    chunk = rows[(page - 1) * size:page * size]
-                    more = page * size < len(rows)
-                    status, body = 200, {"count": len(rows), "results": chunk,
-                                         "next": f"{parts.path}?page={page + 1}" if more
-                                         else None, "previous": None}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 def _kizen(api_name: str, **fields: Any) -> dict[str, Any]:
@@ -290,14 +236,14 @@ def _kizen(api_name: str, **fields: Any) -> dict[str, Any]:
 
 
 def test_kizen_fields_are_imported_and_object_ids_named(scsync: Cli, work: Clone) -> None:
-    kizen = KizenShaped([
+    kizen = FakeKizen([
         # Kizen spells cadences as strings in its choices; one read back so is a number.
         _kizen("hourly_contacts", connector_type="schedule", custom_object=CONTACTS_ID,
                cadence="3600"),
         _kizen("inbound_leads", connector_type="webhook", custom_object=UNLISTED_ID,
                cadence=300),
         _kizen("upload_sheet", connector_type="spreadsheet", custom_object=None, cadence=None),
-    ], [{"id": CONTACTS_ID, "name": "client_client", "entity_name": "Contact"}])
+    ])
     try:
         code, out, err = scsync("import", "--repo", work.path, "--executor", kizen.url)
     finally:
@@ -317,8 +263,8 @@ def test_kizen_fields_are_imported_and_object_ids_named(scsync: Cli, work: Clone
 
 
 def test_an_executor_without_custom_objects_keeps_the_ids(scsync: Cli, work: Clone) -> None:
-    kizen = KizenShaped([_kizen("hourly_contacts", connector_type="schedule",
-                                custom_object=CONTACTS_ID, cadence=3600)], None)
+    kizen = FakeKizen([_kizen("hourly_contacts", connector_type="schedule",
+                              custom_object=CONTACTS_ID, cadence=3600)], serve_objects=False)
     try:
         code, out, err = scsync("import", "--repo", work.path, "--executor", kizen.url)
     finally:
