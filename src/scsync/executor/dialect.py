@@ -12,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from scsync import contract
+from scsync import cadence, contract
 
 CONNECTOR_TYPES: tuple[str, ...] = tuple(contract.field("connector_type").choices or ())
 """Kizen's connector types, as the manifest schema lists them (builder-cli's notes and the
@@ -75,18 +75,9 @@ def custom_object(spec: str) -> CustomObject:
     return CustomObject(name, label.strip() or name, custom=True)
 
 
-def cadence_label(seconds: int) -> str:
-    """`Every 5 minutes`, `Every hour`: the words of a cadence choice."""
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"Every {unit}" if count == 1 else f"Every {count} {unit}s"
-    return f"Every {seconds} seconds"
-
-
 def cadence_choices(seconds: tuple[int, ...]) -> list[list[str]]:
     """Kizen's shape of the choices: `[seconds as a string, label]` pairs."""
-    return [[str(value), cadence_label(value)] for value in seconds]
+    return [[str(value), cadence.label(value)] for value in seconds]
 
 
 def derived_api_name(name: str, taken: int = 0) -> str:

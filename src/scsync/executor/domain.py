@@ -7,8 +7,9 @@ that refuses raises a `Refusal`; api.py alone knows which HTTP status each one i
 
 from __future__ import annotations
 
+from scsync import cadence
 from scsync.errors import ScsyncError
-from scsync.executor.dialect import CustomObject, cadence_label
+from scsync.executor.dialect import CustomObject
 from scsync.executor.models import STATUS_UPDATE_ERROR, UPDATABLE_STATUSES
 from scsync.executor.records import Connector, ConnectorSettings
 from scsync.findings import Severity
@@ -86,10 +87,10 @@ def api_name_change_refusal(connector: Connector, new_name: str | None, *,
 def check_kizen_fields(changes: ConnectorSettings, *, cadences: tuple[int, ...],
                        objects: tuple[CustomObject, ...]) -> None:
     """Refuse a cadence this executor does not offer, or an object it does not have."""
-    cadence = changes.get("cadence")
-    if cadences and cadence is not None and cadence not in cadences:
-        offered = ", ".join(f"{c} ({cadence_label(c)})" for c in cadences)
-        raise BadRequest(f"cadence {cadence} is not offered by this executor; "
+    wanted = changes.get("cadence")
+    if cadences and wanted is not None and wanted not in cadences:
+        offered = ", ".join(f"{c} ({cadence.label(c)})" for c in cadences)
+        raise BadRequest(f"cadence {wanted} is not offered by this executor; "
                          f"allowed: {offered}.")
     target = changes.get("custom_object")
     if target is not None and target.lower() not in {o.id for o in objects}:
