@@ -13,6 +13,13 @@ import math
 from datetime import UTC, datetime
 
 DAY_SECONDS = 86_400
+SCHEDULE_TYPE = "schedule"
+"""The connector type that runs on its cadence (a webhook's cadence is a batching window)."""
+
+
+def schedule_of(connector_type: str | None, cadence: int | None) -> int | None:
+    """The seconds between a connector's scheduled runs, or None when it has no schedule."""
+    return cadence if connector_type == SCHEDULE_TYPE and cadence else None
 
 
 def slot_at(epoch: float, cadence: int) -> int:

@@ -229,7 +229,9 @@ def test_run_waits_for_the_execution_and_secrets_never_show(
     assert code == 0, out + err
     assert "success (exit 0): records created 2" in out
     outputs.append(scsync("executions", "runner", "--executor", executor.url))
-    assert "success" in outputs[-1][1]
+    header, row = outputs[-1][1].splitlines()[:2]
+    assert header.split()[:3] == ["id", "status", "trigger"]
+    assert row.split()[1:3] == ["success", "manual"]
     outputs.append(scsync("plan", "--repo", work.path, "--executor", executor.url,
                           "--format", "json"))
     for _code, out, err in outputs:

@@ -148,10 +148,10 @@ def test_queued_runs_then_ends_once(executor: Executor) -> None:
     assert queued.initiator_email == "ops@example.com"
     assert not store.finish(execution_id, _ending(), [])  # a queued execution cannot end
 
-    started = store.admit(lambda execution: None)
+    started = store.admit(lambda execution: None, budget=10)
     assert [(e.id, e.status) for e in started] == [(execution_id, "running")]
     assert started[0].started_at is not None
-    assert store.admit(lambda execution: None) == []  # the one slot is taken
+    assert store.admit(lambda execution: None, budget=10) == []  # the one slot is taken
 
     assert store.finish(execution_id, _ending(), [])
     assert not store.finish(execution_id, _ending("error"), [])  # only the first ending counts
@@ -164,16 +164,16 @@ def test_queued_runs_then_ends_once(executor: Executor) -> None:
 def test_a_connector_that_is_not_executable_admits_nothing(executor: Executor) -> None:
     executor.create_connector(FIELDS)  # status setup
     executor.trigger("orders", user=None, is_dry_run=False, diff_check=True)
-    assert executor.store.admit(lambda execution: None) == []
+    assert executor.store.admit(lambda execution: None, budget=10) == []
     executor.update_connector("orders", {"status": "operational"}, force_api_name_change=False)
-    assert len(executor.store.admit(lambda execution: None)) == 1
+    assert len(executor.store.admit(lambda execution: None, budget=10)) == 1
 
 
 def test_only_a_queued_execution_can_be_cancelled(executor: Executor) -> None:
     connector = executor.create_connector({**FIELDS, "status": "operational"})
     first = executor.trigger("orders", user=None, is_dry_run=False, diff_check=True)
     second = executor.trigger("orders", user=None, is_dry_run=False, diff_check=True)
-    executor.store.admit(lambda execution: None)  # the first runs, the second waits
+    executor.store.admit(lambda execution: None, budget=10)  # the first runs, the second waits
 
     with pytest.raises(Conflict, match="is running; only queued"):
         executor.cancel("orders", first, "ops@example.com")

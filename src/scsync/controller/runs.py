@@ -71,13 +71,14 @@ def list_recent(client: ExecutorClient, api_name: str, out: TextIO, *, limit: in
     if not rows:
         out.write(f"no executions of {api_name}\n")
         return 0
-    out.write(f"{'id':36}  {'status':15}  {'created':27}  records\n")
+    out.write(f"{'id':36}  {'status':15}  {'trigger':8}  {'created':27}  records\n")
     for e in rows:
         counts = e.get("record_counts") or {}
         summary = " ".join(f"{k}={v}" for k, v in counts.items())
         reason = f"  ({e['reason']})" if e.get("reason") and e["status"] != "success" else ""
-        out.write(f"{e['id']:36}  {e['status']:15}  {e.get('created')!s:27}  "
-                  f"{summary}{reason}\n")
+        slot = f"  (slot {e['scheduled_for']})" if e.get("scheduled_for") else ""
+        out.write(f"{e['id']:36}  {e['status']:15}  {e.get('trigger_type') or '-':8}  "
+                  f"{e.get('created')!s:27}  {summary}{reason}{slot}\n")
     return 0
 
 

@@ -25,6 +25,9 @@ from scsync.executor.store import Store, now_iso, parse_iso
 log = logging.getLogger("scsync.executor.admission")
 
 _SAFETY_TICK_SECONDS = 1.0
+ADMIT_BATCH = 32
+"""Jobs started in one go: a burst (every scheduled slot of a whole minute) is started in
+batches, with the loop free between them for requests and the slot timer."""
 
 
 class Scheduler:
@@ -46,15 +49,18 @@ class Scheduler:
         self._admit_on_end = True
         while True:
             self._wakeup.clear()
-            self._admit_safely()
+            if self._admit_safely() >= ADMIT_BATCH:
+                await asyncio.sleep(0)  # more may be admissible: go on after the others
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=_SAFETY_TICK_SECONDS)
 
-    def _admit_safely(self) -> None:
+    def _admit_safely(self) -> int:
         try:
-            self.admit_now()
+            return self.admit_now()
         except Exception:  # the scheduler must outlive one bad admission
             log.exception("admission failed; retrying on the next wake-up")
+            return 0
 
     def admit_now(self) -> int:
         connectors: dict[str, Connector] = {}
@@ -76,7 +82,7 @@ class Scheduler:
                                           f"job cannot start: internal error: {exc}")
                 return None
 
-        return len(self._store.admit(spawn))
+        return len(self._store.admit(spawn, ADMIT_BATCH))
 
     def recover(self) -> int:
         """At start-up: every execution still marked running was cut off by a crash."""
@@ -109,8 +115,8 @@ class Scheduler:
         if self._store.finish(execution.id, ending, notes):
             self._metrics.finished.labels(ending.status).inc()
             self._deliveries.wake()
-        if self._admit_on_end:
-            # Hand the freed slot over in this very callback: a wake-up would wait
-            # behind every HTTP request already queued on the loop.
-            self._admit_safely()
+        # Hand the freed slot over in this very callback: a wake-up would wait behind
+        # every HTTP request already queued on the loop.
+        if self._admit_on_end and self._admit_safely() >= ADMIT_BATCH:
+            self.wake()
 

@@ -98,6 +98,20 @@ def check_kizen_fields(changes: ConnectorSettings, *, cadences: tuple[int, ...],
                          "GET /api/custom-objects?custom_only=false lists their ids.")
 
 
+def next_run(connector: Connector, now: float) -> int | None:
+    """When the connector's next scheduled slot starts (epoch seconds), None without one.
+
+    The slot after the cursor; if that one has passed (the timer is about to fire
+    it, or no executor ran), the latest slot, the one that fires.
+    """
+    every = cadence.schedule_of(connector.connector_type, connector.cadence)
+    if every is None:
+        return None
+    if connector.schedule.cursor is None:
+        return cadence.next_slot(now, every)
+    return max(connector.schedule.cursor + every, cadence.slot_at(now, every))
+
+
 def cancel_refusal(status: str) -> str:
     """Why an execution in `status` cannot be cancelled: only a queued one can."""
     if status == "running":

@@ -19,6 +19,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
                     30, 60, 300, 900, 3600)
 
+_FIRE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
 
 class _StoreCollector(Collector):
     def __init__(self, store: Store) -> None:
@@ -48,6 +50,16 @@ class ExecutorMetrics:
             "scsync_admission_latency_seconds",
             "From trigger to start: time spent queued, whatever the reason.",
             buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.slots = Counter(
+            "scsync_schedule_slots", "Scheduled slots by outcome: fired, skipped (one was "
+            "still queued) or missed (passed while no executor ran).", ["outcome"],
+            registry=self.registry,
+        )
+        self.fire_lateness = Histogram(
+            "scsync_schedule_fire_lateness_seconds",
+            "From a scheduled slot's start to its execution being queued.",
+            buckets=_FIRE_BUCKETS, registry=self.registry,
         )
         self.deliveries = Counter(
             "scsync_notification_attempts", "Delivery attempts, by kind and result.",

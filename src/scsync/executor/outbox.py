@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from scsync import __version__
+from scsync import __version__, cadence
 from scsync.client import parse_retry_after
 from scsync.executor.models import webhook_url_problem
 from scsync.executor.records import Connector, Delivery, Ending, Execution, Notification
@@ -64,6 +64,9 @@ def plan(execution: Execution, connector: Connector, settings: ExecutorSettings,
         "started_at": started_at,
         "ended_at": ending.ended_at,
         "initiated_by": execution.initiated_by,
+        "trigger_type": execution.trigger_type,
+        "scheduled_for": (cadence.iso(execution.scheduled_for)
+                          if execution.scheduled_for is not None else None),
         "diff_check": execution.diff_check,
         "is_dry_run": execution.is_dry_run,
         "record_counts": ending.record_counts,
@@ -118,6 +121,7 @@ def _email_body(payload: dict[str, Any]) -> str:
         ("duration", f"{duration:.1f} s" if duration is not None else None),
         ("exit code", metadata["exit_code"]),
         ("initiated by", payload["initiated_by"]),
+        ("scheduled for", payload["scheduled_for"]),
         ("diff check", "on" if payload["diff_check"] else "off"),
         ("dry run", "yes" if payload["is_dry_run"] else "no"),
         ("report", payload["report_url"]),

@@ -45,6 +45,20 @@ class ConnectorSettings(TypedDict, total=False):
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleState:
+    """Where a scheduled connector's slots stand, in epoch seconds (see store_schedule.py)."""
+
+    cursor: int | None = None
+    """Every slot up to this one is decided; None until the connector has a schedule."""
+    last_slot: int | None = None
+    """The latest slot that came due (fired, or skipped because one was still queued)."""
+    skipped: int = 0
+    """Slots not queued because a scheduled execution was still waiting (coalesced)."""
+    missed: int = 0
+    """Slots that passed while no executor was running, and so never fired."""
+
+
+@dataclass(frozen=True, slots=True)
 class Connector:
     id: str
     api_name: str
@@ -67,6 +81,7 @@ class Connector:
     cadence: int | None = None
     activity_object: str | None = None
     sql_version: str | None = None
+    schedule: ScheduleState = ScheduleState()
 
     @classmethod
     def from_row(cls, row: Row) -> Connector:
@@ -82,6 +97,8 @@ class Connector:
             connector_type=row["connector_type"], custom_object=row["custom_object"],
             cadence=row["cadence"], activity_object=row["activity_object"],
             sql_version=row["sql_version"],
+            schedule=ScheduleState(row["schedule_cursor"], row["schedule_last_slot"],
+                                   row["schedule_skipped"], row["schedule_missed"]),
             used_count=row["used_count"], last_used_at=row["last_used_at"],
             created=row["created"], updated=row["updated"],
         )
@@ -99,6 +116,8 @@ class Execution:
     diff_check: bool
     trigger_type: str
     """`manual` for start-connector-flow (Kizen's word); `schedule` for scheduled runs."""
+    scheduled_for: int | None
+    """A scheduled execution's slot, in epoch seconds; None for a manual one."""
     created: str
     started_at: str | None
     ended_at: str | None
@@ -119,13 +138,28 @@ class Execution:
             reason=row["reason"], initiated_by=row["initiated_by"],
             initiator_email=row["initiator_email"], is_dry_run=bool(row["is_dry_run"]),
             diff_check=bool(row["diff_check"]), trigger_type=row["trigger_type"],
-            created=row["created"],
+            scheduled_for=row["scheduled_for"], created=row["created"],
             started_at=row["started_at"], ended_at=row["ended_at"],
             exit_code=row["exit_code"],
             record_counts=json.loads(counts) if counts is not None else None,
             report_file_id=row["report_file_id"], attempt=row["attempt"], pid=row["pid"],
             pid_start_time=row["pid_start_time"], pgid=row["pgid"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOutcome:
+    """What one connector's due slot came to, as the store decided it."""
+
+    connector_id: str
+    next_due: int | None
+    """When its next slot starts (epoch seconds); None when it has no schedule any more."""
+    slot: int | None = None
+    """The slot that came due, if one did."""
+    execution_id: str | None = None
+    """The execution the slot fired; None when it was skipped or none came due."""
+    skipped: bool = False
+    missed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,4 +93,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE connectors ADD COLUMN sql_version TEXT;
     ALTER TABLE executions ADD COLUMN trigger_type TEXT NOT NULL DEFAULT 'manual'
     """,
+    # Scheduled runs: an execution's slot (epoch seconds, unique per connector, so no
+    # slot ever fires twice), and each connector's schedule cursor (every slot up to
+    # it is decided: fired, skipped while one was queued, or missed) and counts.
+    """
+    ALTER TABLE executions ADD COLUMN scheduled_for INTEGER;
+    CREATE UNIQUE INDEX executions_slot ON executions (connector_id, scheduled_for)
+        WHERE scheduled_for IS NOT NULL;
+    ALTER TABLE connectors ADD COLUMN schedule_cursor INTEGER;
+    ALTER TABLE connectors ADD COLUMN schedule_last_slot INTEGER;
+    ALTER TABLE connectors ADD COLUMN schedule_skipped INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE connectors ADD COLUMN schedule_missed INTEGER NOT NULL DEFAULT 0
+    """,
 )

@@ -20,6 +20,7 @@ from scsync.executor.outbox import DeliveryWorker
 from scsync.executor.records import Connector, ConnectorSettings, Execution, StoredFile
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import ApiNameTaken, Store
+from scsync.executor.timer import SlotTimer
 
 log = logging.getLogger("scsync.executor")
 
@@ -33,6 +34,7 @@ class Executor:
         self.metrics = ExecutorMetrics(self.store)
         self.deliveries = DeliveryWorker(self.store, settings, self._count_attempt)
         self.scheduler = Scheduler(self.store, settings, self.metrics, self.deliveries)
+        self.timer = SlotTimer(self.store, self.metrics, self.scheduler.wake)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -42,11 +44,13 @@ class Executor:
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self.deliveries.run(), name="deliveries"),
+            asyncio.create_task(self.timer.run(), name="slot-timer"),
         ]
 
     async def stop(self) -> None:
         """Admit nothing more, stop the jobs (they end as interrupted), then close."""
-        scheduler, deliveries = self._tasks or (None, None)
+        scheduler, deliveries, timer = self._tasks or (None, None, None)
+        await _cancel(timer)
         await _cancel(scheduler)
         await self.scheduler.shutdown()
         await self.deliveries.stop()
@@ -116,17 +120,21 @@ class Executor:
                                   objects=self.settings.custom_objects)
         if "api_name" in fields:
             try:
-                return self.store.create_connector(fields)
+                created = self.store.create_connector(fields)
             except ApiNameTaken as exc:
                 raise Conflict(f"api_name {fields['api_name']!r} is already taken.") from exc
+            self.timer.changed()
+            return created
         # Kizen's create has no api_name: derive one from the name, the first one free.
         for taken in range(1000):
             candidate: ConnectorSettings = {
                 **fields, "api_name": dialect.derived_api_name(fields["name"], taken)}
             try:
-                return self.store.create_connector(candidate)
+                created = self.store.create_connector(candidate)
             except ApiNameTaken:
                 continue
+            self.timer.changed()
+            return created
         raise Conflict(f"no free api_name derived from {fields['name']!r}; send one.")
 
     def update_connector(self, ref: str, changes: ConnectorSettings, *,
@@ -142,6 +150,7 @@ class Executor:
             raise Conflict(f"api_name {changes.get('api_name')!r} is already taken.") from exc
         # A higher limit or an executable status may free slots: admit now, not on a tick.
         self.scheduler.wake()
+        self.timer.changed()
         return updated
 
     def trigger(self, ref: str, *, user: str | None, is_dry_run: bool,

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scsync import cadence
 from scsync.errors import ScsyncError
 from scsync.executor.domain import EXECUTABLE
 from scsync.executor.records import (
@@ -39,6 +41,7 @@ from scsync.executor.records import (
 from scsync.executor.schema import MIGRATIONS
 from scsync.executor.store_outbox import OutboxQueries
 from scsync.executor.store_outbox import now_iso as now_iso
+from scsync.executor.store_schedule import ScheduleQueries, schedule_start
 from scsync.hosting import prepare_data_dir, transaction
 
 
@@ -58,7 +61,7 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class Store(OutboxQueries):
+class Store(OutboxQueries, ScheduleQueries):
     def __init__(self, path: Path) -> None:
         prepare_data_dir(path.parent)
         self._lock = _exclusive_lock(path)
@@ -155,7 +158,9 @@ class Store(OutboxQueries):
 
     def create_connector(self, fields: ConnectorSettings) -> Connector:
         now = now_iso()
-        row: Row = {**fields, "id": str(uuid.uuid4()), "created": now, "updated": now}
+        row: Row = {**fields, "id": str(uuid.uuid4()), "created": now, "updated": now,
+                    "schedule_cursor": schedule_start(fields.get("connector_type"),
+                                                      fields.get("cadence"), time.time())}
         row["job"] = json.dumps(row["job"]) if row.get("job") is not None else None
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
@@ -176,9 +181,11 @@ class Store(OutboxQueries):
             values: Row = dict(changes)
             if "job" in values:
                 values["job"] = json.dumps(values["job"]) if values["job"] is not None else None
-            assignments = ", ".join(f"{name} = ?" for name in values)
             try:
                 with self.transaction() as db:
+                    if "cadence" in values or "connector_type" in values:
+                        values |= _schedule_change(db, connector_id, changes)
+                    assignments = ", ".join(f"{name} = ?" for name in values)
                     db.execute(
                         f"UPDATE connectors SET {assignments}, updated = ? WHERE id = ?",  # noqa: S608
                         [*values.values(), now_iso(), connector_id],
@@ -252,12 +259,16 @@ class Store(OutboxQueries):
         ).fetchone()["n"]
         return n
 
-    def admit(self, spawn: Callable[[Execution], JobProcess | None]) -> list[Execution]:
-        """Mark as running every queued execution a free slot allows, oldest first.
+    def admit(self, spawn: Callable[[Execution], JobProcess | None],
+              budget: int) -> list[Execution]:
+        """Mark as running the queued executions free slots allow, oldest first, up to `budget`.
 
         `spawn` starts each one's job inside this transaction, so the job's process
         is recorded with the admission: a crash can never leave a running execution
-        whose job a restart cannot find.  It must not raise.
+        whose job a restart cannot find.  It must not raise.  Connectors take
+        turns by their oldest queued execution; the budget bounds how long one call
+        holds the event loop (each spawn is a fork and exec), and the caller calls
+        again while it is used up.
         """
         started: list[Execution] = []
         now = now_iso()
@@ -267,17 +278,19 @@ class Store(OutboxQueries):
                 "SELECT c.id, c.status IN (SELECT value FROM json_each(?)) AS live,"
                 " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
                 "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
-                " FROM connectors c WHERE EXISTS (SELECT 1 FROM executions q"
-                "  WHERE q.connector_id = c.id AND q.status = 'queued')",
+                " FROM (SELECT connector_id, min(seq) AS first FROM executions"
+                "  WHERE status = 'queued' GROUP BY connector_id) q"
+                " JOIN connectors c ON c.id = q.connector_id ORDER BY q.first",
                 (json.dumps(sorted(EXECUTABLE)),),
             ).fetchall()
             for candidate in candidates:
-                if candidate["free"] <= 0:
+                room = min(candidate["free"], budget - len(started))
+                if room <= 0:
                     continue
                 rows = db.execute(
                     "SELECT * FROM executions WHERE connector_id = ? AND status = 'queued'"
                     " AND (? OR is_dry_run = 1) ORDER BY seq LIMIT ?",
-                    (candidate["id"], candidate["live"], candidate["free"]),
+                    (candidate["id"], candidate["live"], room),
                 ).fetchall()
                 for row in rows:
                     db.execute(
@@ -354,6 +367,19 @@ class Store(OutboxQueries):
             "SELECT status, count(*) AS n FROM executions GROUP BY status"
         ).fetchall()
         return {r["status"]: r["n"] for r in rows}
+
+
+def _schedule_change(db: sqlite3.Connection, connector_id: str,
+                     changes: ConnectorSettings) -> Row:
+    """A new schedule starts from the next boundary, so no slot of the old one fires after."""
+    old = db.execute("SELECT connector_type, cadence FROM connectors WHERE id = ?",
+                     (connector_id,)).fetchone()
+    kind = changes.get("connector_type", old["connector_type"])
+    seconds = changes.get("cadence", old["cadence"])
+    if cadence.schedule_of(kind, seconds) == cadence.schedule_of(old["connector_type"],
+                                                                 old["cadence"]):
+        return {}
+    return {"schedule_cursor": schedule_start(kind, seconds, time.time())}
 
 
 def _exclusive_lock(path: Path) -> Any:

@@ -8,13 +8,15 @@ listed is always present.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, WithJsonSchema
 
+from scsync import cadence
 from scsync.executor.dialect import CustomObject
-from scsync.executor.domain import waiting_reason
+from scsync.executor.domain import next_run, waiting_reason
 from scsync.executor.models import ConnectorType, SqlVersion, Status
 from scsync.executor.records import Connector, Execution
 from scsync.executor.service import Executor
@@ -39,6 +41,15 @@ class Stats(BaseModel):
     used_count: int
 
 
+class ScheduleView(BaseModel):
+    last_slot: Timestamp | None
+    """The latest slot that came due (fired, or skipped while one was still queued)."""
+    skipped: int
+    """Slots not queued because a scheduled execution of the connector was still waiting."""
+    missed: int
+    """Slots that passed while no executor was running; only the latest of them fired."""
+
+
 class ConnectorView(BaseModel):
     id: Uuid
     api_name: str
@@ -61,6 +72,9 @@ class ConnectorView(BaseModel):
     last_draft_script: None
     flow: None
     stats: Stats
+    next_run_at: Timestamp | None
+    """When the next scheduled slot starts; null when the connector has no schedule."""
+    schedule: ScheduleView
     last_used_at: Timestamp | None
     created: Timestamp
     updated: Timestamp
@@ -76,6 +90,8 @@ class ExecutionView(BaseModel):
     started_by: str | None
     """Kizen's name for initiated_by."""
     trigger_type: TriggerType
+    scheduled_for: Timestamp | None
+    """A scheduled execution's slot; null for a manual one."""
     is_dry_run: bool
     diff_check: bool
     error_details: str | None
@@ -190,6 +206,10 @@ def connector_view(connector: Connector) -> dict[str, Any]:
         "last_draft_script": None,
         "flow": None,
         "stats": {"used_count": connector.used_count},
+        "next_run_at": _iso(next_run(connector, time.time())),
+        "schedule": {"last_slot": _iso(connector.schedule.last_slot),
+                     "skipped": connector.schedule.skipped,
+                     "missed": connector.schedule.missed},
         "last_used_at": connector.last_used_at,
         "created": connector.created,
         "updated": connector.updated,
@@ -229,6 +249,7 @@ def execution_view(executor: Executor, execution: Execution, connector: Connecto
         "initiated_by": execution.initiated_by,
         "started_by": execution.initiated_by,
         "trigger_type": execution.trigger_type,
+        "scheduled_for": _iso(execution.scheduled_for),
         "is_dry_run": execution.is_dry_run,
         "diff_check": execution.diff_check,
         "error_details": execution.reason if execution.status == "error" else None,
@@ -244,6 +265,10 @@ def execution_view(executor: Executor, execution: Execution, connector: Connecto
     if detail:
         view["notifications"] = executor.store.notifications_of(execution.id)
     return view
+
+
+def _iso(epoch: int | None) -> str | None:
+    return cadence.iso(epoch) if epoch is not None else None
 
 
 def page_of(request: Request, total: int, number: int, size: int,
