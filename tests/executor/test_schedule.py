@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from scsync.client import ExecutorClient
 from scsync.executor.store import Store
+from scsync.executor.store_schedule import ScheduleStore
 
 from .conftest import ExecutorFactory, WebhookReceiver, sh_job, wait_execution, wait_for
 
@@ -202,62 +204,77 @@ def test_metrics_count_fired_slots_and_their_lateness(start_executor: ExecutorFa
 
 # -- the store's decision, in process, on a real SQLite file, with the clock given ------
 
+START = 1_800_000_000.0
 
-def _store_with_schedule(tmp_path: Path, cadence: int, now: float) -> tuple[Store, str]:
+
+@pytest.fixture
+def clocked(tmp_path: Path) -> Iterator[tuple[Store, ScheduleStore, str]]:
+    """A schedule of 10 s whose cursor sits at START, as if created then."""
     store = Store(tmp_path / "executor.db")
     connector = store.create_connector({
         "api_name": "clocked", "name": "Clocked", "description": "", "status": "operational",
         "max_concurrent_executions": 1, "create_only": False,
         "additional_notification_email": None, "additional_error_notification_email": None,
         "execution_ended_webhook_url": None, "job": None, "connector_type": "schedule",
-        "cadence": cadence, "custom_object": None, "activity_object": None,
-        "sql_version": None,
+        "cadence": 10, "custom_object": None, "activity_object": None, "sql_version": None,
     })
-    # The cursor starts at the slot of the real clock; put it where the test's clock is.
     with store.transaction() as db:
         db.execute("UPDATE connectors SET schedule_cursor = ? WHERE id = ?",
-                   (int(now) // cadence * cadence, connector.id))
-    return store, connector.id
+                   (int(START), connector.id))
+    schedules = store.schedule_store()
+    yield store, schedules, connector.id
+    schedules.close()
+    store.close()
 
 
-def test_a_backwards_clock_step_never_refires_a_slot(tmp_path: Path) -> None:
-    start = 1_800_000_000.0
-    store, cid = _store_with_schedule(tmp_path, 10, start)
-    try:
-        first = store.fire_slots([cid], start + 10.2)[0]
-        assert first.slot == start + 10 and first.execution_id is not None
-        for stepped_back in (start + 10.9, start + 3, start - 3600, start + 19.99):
-            again = store.fire_slots([cid], stepped_back)[0]
-            assert again.execution_id is None and not again.skipped and not again.missed
-            assert again.next_due == start + 20
-        assert store.list_executions(cid, status=None, offset=0, limit=10)[0] == 1
-    finally:
-        store.close()
+def _fired(store: Store, cid: str) -> int:
+    return store.list_executions(cid, status=None, offset=0, limit=10)[0]
+
+
+def test_a_backwards_clock_step_never_refires_a_slot(
+        clocked: tuple[Store, ScheduleStore, str]) -> None:
+    store, schedules, cid = clocked
+    first = schedules.fire_slots([cid], START + 10.2)[0]
+    assert first.slot == START + 10 and first.execution_id is not None
+    for stepped_back in (START + 10.9, START + 3, START - 3600, START + 19.99):
+        again = schedules.fire_slots([cid], stepped_back)[0]
+        assert again.execution_id is None and not again.skipped and not again.missed
+        assert again.next_due == START + 20
+    assert _fired(store, cid) == 1
 
 
 def test_a_forward_jump_fires_the_latest_slot_and_counts_the_others_missed(
-        tmp_path: Path) -> None:
-    start = 1_800_000_000.0
-    store, cid = _store_with_schedule(tmp_path, 10, start)
-    try:
-        jumped = store.fire_slots([cid], start + 45)[0]
-        assert (jumped.slot, jumped.missed) == (start + 40, 3)
-        connector = store.get_connector(cid)
-        assert connector is not None
-        assert (connector.schedule.missed, connector.schedule.last_slot) == (3, start + 40)
-    finally:
-        store.close()
+        clocked: tuple[Store, ScheduleStore, str]) -> None:
+    store, schedules, cid = clocked
+    jumped = schedules.fire_slots([cid], START + 45)[0]
+    assert (jumped.slot, jumped.missed) == (START + 40, 3)
+    connector = store.get_connector(cid)
+    assert connector is not None
+    assert (connector.schedule.missed, connector.schedule.last_slot) == (3, START + 40)
 
 
-def test_a_slot_is_skipped_while_a_scheduled_execution_is_still_queued(tmp_path: Path) -> None:
-    start = 1_800_000_000.0
-    store, cid = _store_with_schedule(tmp_path, 10, start)
-    try:
-        assert store.fire_slots([cid], start + 10)[0].execution_id is not None
-        second = store.fire_slots([cid], start + 20)[0]
-        assert second.skipped and second.execution_id is None
-        assert store.list_executions(cid, status=None, offset=0, limit=10)[0] == 1
-        connector = store.get_connector(cid)
-        assert connector is not None and connector.schedule.skipped == 1
-    finally:
-        store.close()
+def test_a_slot_is_skipped_while_a_scheduled_execution_is_still_queued(
+        clocked: tuple[Store, ScheduleStore, str]) -> None:
+    store, schedules, cid = clocked
+    assert schedules.fire_slots([cid], START + 10)[0].execution_id is not None
+    second = schedules.fire_slots([cid], START + 20)[0]
+    assert second.skipped and second.execution_id is None
+    assert _fired(store, cid) == 1
+    connector = store.get_connector(cid)
+    assert connector is not None and connector.schedule.skipped == 1
+
+
+def test_a_cadence_change_moves_the_cursor_so_no_old_slot_fires(
+        clocked: tuple[Store, ScheduleStore, str]) -> None:
+    store, schedules, cid = clocked
+    store.update_connector(cid, {"cadence": 7})
+    connector = store.get_connector(cid)
+    assert connector is not None and connector.schedule.cursor is not None
+    cursor = connector.schedule.cursor
+    assert cursor % 7 == 0 and cursor <= time.time() < cursor + 7
+    # The old cadence's next slot (START + 10) is long past, yet nothing fires for it.
+    assert schedules.fire_slots([cid], cursor + 6.9)[0].execution_id is None
+    fired = schedules.fire_slots([cid], cursor + 7)[0]
+    assert (fired.slot, fired.missed) == (cursor + 7, 0) and fired.execution_id is not None
+    store.update_connector(cid, {"cadence": None})
+    assert schedules.fire_slots([cid], cursor + 70)[0].next_due is None

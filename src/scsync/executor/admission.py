@@ -10,7 +10,6 @@ only a safety net.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from scsync.executor import outbox
@@ -21,6 +20,7 @@ from scsync.executor.records import Connector, Ending, Execution, JobProcess
 from scsync.executor.runner import JobResult, JobRunner, interrupted, kill_orphan
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import Store, now_iso, parse_iso
+from scsync.hosting import wait_for_wakeup
 
 log = logging.getLogger("scsync.executor.admission")
 
@@ -52,17 +52,17 @@ class Scheduler:
             if self._admit_safely() >= ADMIT_BATCH:
                 await asyncio.sleep(0)  # more may be admissible: go on after the others
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=_SAFETY_TICK_SECONDS)
+            await wait_for_wakeup(self._wakeup, _SAFETY_TICK_SECONDS)
 
-    def _admit_safely(self) -> int:
+    def _admit_safely(self, connector_id: str | None = None) -> int:
         try:
-            return self.admit_now()
+            return self.admit_now(connector_id)
         except Exception:  # the scheduler must outlive one bad admission
             log.exception("admission failed; retrying on the next wake-up")
             return 0
 
-    def admit_now(self) -> int:
+    def admit_now(self, connector_id: str | None = None) -> int:
+        """Start what free slots allow (of one connector, or all); how many started."""
         connectors: dict[str, Connector] = {}
 
         def spawn(execution: Execution) -> JobProcess | None:
@@ -82,7 +82,7 @@ class Scheduler:
                                           f"job cannot start: internal error: {exc}")
                 return None
 
-        return len(self._store.admit(spawn, ADMIT_BATCH))
+        return len(self._store.admit(spawn, ADMIT_BATCH, connector_id))
 
     def recover(self) -> int:
         """At start-up: every execution still marked running was cut off by a crash."""
@@ -117,6 +117,6 @@ class Scheduler:
             self._deliveries.wake()
         # Hand the freed slot over in this very callback: a wake-up would wait behind
         # every HTTP request already queued on the loop.
-        if self._admit_on_end and self._admit_safely() >= ADMIT_BATCH:
+        if self._admit_on_end and self._admit_safely(execution.connector_id) >= ADMIT_BATCH:
             self.wake()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -34,6 +33,7 @@ from scsync.executor.records import Connector, Delivery, Ending, Execution, Noti
 from scsync.executor.settings import ExecutorSettings, Secret
 from scsync.executor.ssrf import find_refusal, guarded_session
 from scsync.executor.store import Store, parse_iso
+from scsync.hosting import wait_for_wakeup
 
 log = logging.getLogger("scsync.executor.outbox")
 
@@ -258,8 +258,7 @@ class DeliveryWorker:
         due = None if full else self._store.next_delivery_at(sorted(self._in_flight))
         delay = 5.0 if due is None else min(5.0, due - time.time())
         if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+            await wait_for_wakeup(self._wakeup, delay)
 
     async def _deliver(self, row: Delivery) -> None:
         try:

@@ -34,7 +34,7 @@ class Executor:
         self.metrics = ExecutorMetrics(self.store)
         self.deliveries = DeliveryWorker(self.store, settings, self._count_attempt)
         self.scheduler = Scheduler(self.store, settings, self.metrics, self.deliveries)
-        self.timer = SlotTimer(self.store, self.metrics, self.scheduler.wake)
+        self.timer = SlotTimer(self.store, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -44,13 +44,18 @@ class Executor:
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self.deliveries.run(), name="deliveries"),
-            asyncio.create_task(self.timer.run(), name="slot-timer"),
         ]
+        loop = asyncio.get_running_loop()
+
+        def wake_admission() -> None:  # on the timer's thread
+            loop.call_soon_threadsafe(self.scheduler.wake)
+
+        self.timer.start(wake_admission)
 
     async def stop(self) -> None:
         """Admit nothing more, stop the jobs (they end as interrupted), then close."""
-        scheduler, deliveries, timer = self._tasks or (None, None, None)
-        await _cancel(timer)
+        scheduler, deliveries = self._tasks or (None, None)
+        await asyncio.to_thread(self.timer.stop)
         await _cancel(scheduler)
         await self.scheduler.shutdown()
         await self.deliveries.stop()

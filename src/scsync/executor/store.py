@@ -41,7 +41,7 @@ from scsync.executor.records import (
 from scsync.executor.schema import MIGRATIONS
 from scsync.executor.store_outbox import OutboxQueries
 from scsync.executor.store_outbox import now_iso as now_iso
-from scsync.executor.store_schedule import ScheduleQueries, schedule_start
+from scsync.executor.store_schedule import ScheduleStore, schedule_start
 from scsync.hosting import prepare_data_dir, transaction
 
 
@@ -61,7 +61,7 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class Store(OutboxQueries, ScheduleQueries):
+class Store(OutboxQueries):
     def __init__(self, path: Path) -> None:
         prepare_data_dir(path.parent)
         self._lock = _exclusive_lock(path)
@@ -71,18 +71,16 @@ class Store(OutboxQueries, ScheduleQueries):
         try:
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = _connect(path)
         except (OSError, sqlite3.Error) as exc:
             self._lock.close()
             raise StoreError(f"cannot open {path}: {exc}") from exc
-        self._db.row_factory = _dict_row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process (the case we test); only a
-        # power cut may lose the last commits, which costs a sync per write otherwise.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._path = path
         self._migrate()
+
+    def schedule_store(self) -> ScheduleStore:
+        """A second connection, for the slot timer's thread (open it on that thread)."""
+        return ScheduleStore(_connect(self._path))
 
     def close(self) -> None:
         self._db.close()
@@ -259,8 +257,8 @@ class Store(OutboxQueries, ScheduleQueries):
         ).fetchone()["n"]
         return n
 
-    def admit(self, spawn: Callable[[Execution], JobProcess | None],
-              budget: int) -> list[Execution]:
+    def admit(self, spawn: Callable[[Execution], JobProcess | None], budget: int,
+              connector_id: str | None = None) -> list[Execution]:
         """Mark as running the queued executions free slots allow, oldest first, up to `budget`.
 
         `spawn` starts each one's job inside this transaction, so the job's process
@@ -268,7 +266,8 @@ class Store(OutboxQueries, ScheduleQueries):
         whose job a restart cannot find.  It must not raise.  Connectors take
         turns by their oldest queued execution; the budget bounds how long one call
         holds the event loop (each spawn is a fork and exec), and the caller calls
-        again while it is used up.
+        again while it is used up.  With `connector_id`, only that connector's
+        queue is looked at: after one of its jobs ends, no other slot has freed.
         """
         started: list[Execution] = []
         now = now_iso()
@@ -279,9 +278,10 @@ class Store(OutboxQueries, ScheduleQueries):
                 " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
                 "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
                 " FROM (SELECT connector_id, min(seq) AS first FROM executions"
-                "  WHERE status = 'queued' GROUP BY connector_id) q"
+                "  WHERE status = 'queued' AND (? IS NULL OR connector_id = ?)"
+                "  GROUP BY connector_id) q"
                 " JOIN connectors c ON c.id = q.connector_id ORDER BY q.first",
-                (json.dumps(sorted(EXECUTABLE)),),
+                (json.dumps(sorted(EXECUTABLE)), connector_id, connector_id),
             ).fetchall()
             for candidate in candidates:
                 room = min(candidate["free"], budget - len(started))
@@ -392,6 +392,18 @@ def _exclusive_lock(path: Path) -> Any:
         raise StoreError(f"another executor is already serving {path}") from exc
     os.set_inheritable(handle.fileno(), False)
     return handle
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.row_factory = _dict_row
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives a killed process (the case we test); only a
+    # power cut may lose the last commits, which costs a sync per write otherwise.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:

@@ -1,6 +1,10 @@
 """The schedule's queries: which connectors have a schedule, and what each due slot comes to.
 
-A mixin of `Store`.  A connector's `schedule_cursor` is the latest slot already
+`ScheduleStore` is the slot timer's own connection to the executor's database:
+the timer runs on a thread of its own, so that a busy event loop (a burst of
+job starts and ends) never delays a slot.  It only inserts queued executions
+and moves cursors, each in a `BEGIN IMMEDIATE` transaction, so admission (on
+the loop's connection) stays exact.  A connector's `schedule_cursor` is the latest slot already
 decided; a slot comes due when the wall clock passes the next one.  Deciding
 is one transaction over every due connector (`fire_slots`): the cursor moves
 forward by compare-and-set (the cadence and the old cursor in the WHERE), and
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from scsync import cadence
 from scsync.executor.records import Row, SlotOutcome
 from scsync.executor.store_outbox import now_iso
+from scsync.hosting import transaction
 
 SCHEDULER = "scheduler"
 """Who a scheduled execution says started it (`initiated_by`, Kizen's `started_by`)."""
@@ -55,11 +60,15 @@ def schedule_start(connector_type: str | None, seconds: int | None, now: float) 
     return cadence.slot_at(now, every) if every else None
 
 
-class ScheduleQueries:
-    _db: sqlite3.Connection
+class ScheduleStore:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def close(self) -> None:
+        self._db.close()
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+        return transaction(self._db)
 
     def schedules(self) -> list[Schedule]:
         rows = self._db.execute(
@@ -70,14 +79,19 @@ class ScheduleQueries:
         return [Schedule(r["id"], r["cadence"], r["schedule_cursor"]) for r in rows]
 
     def fire_slots(self, connector_ids: Sequence[str], now: float) -> list[SlotOutcome]:
-        """Decide the due slot of each connector at wall-clock time `now`, in one transaction."""
+        """Decide the due slot of each connector at wall-clock time `now`, in one transaction.
+
+        Shortest cadence first: in a burst, admission starts the executions in this
+        order, and the connector whose next slot comes soonest is the one a delay
+        would make skip a slot.
+        """
         outcomes: list[SlotOutcome] = []
         created = now_iso()
         ids = json.dumps(list(connector_ids))
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT id, connector_type, cadence, schedule_cursor FROM connectors"
-                " WHERE id IN (SELECT value FROM json_each(?))", (ids,),
+                " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY cadence, id", (ids,),
             ).fetchall()
             waiting = {r["connector_id"] for r in db.execute(
                 "SELECT DISTINCT connector_id FROM executions WHERE status = 'queued'"
