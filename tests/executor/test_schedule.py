@@ -278,3 +278,32 @@ def test_a_cadence_change_moves_the_cursor_so_no_old_slot_fires(
     assert (fired.slot, fired.missed) == (cursor + 7, 0) and fired.execution_id is not None
     store.update_connector(cid, {"cadence": None})
     assert schedules.fire_slots([cid], cursor + 70)[0].next_due is None
+
+
+def test_a_burst_starts_the_connector_whose_next_slot_comes_soonest_first(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path / "executor.db")
+    schedules = store.schedule_store()
+    try:
+        ids = {}
+        for name, every in (("ten_seconds", 10), ("every_second", 1)):
+            ids[name] = store.create_connector({
+                "api_name": name, "name": name, "description": "", "status": "operational",
+                "max_concurrent_executions": 1, "create_only": False,
+                "additional_notification_email": None,
+                "additional_error_notification_email": None,
+                "execution_ended_webhook_url": None, "job": None,
+                "connector_type": "schedule", "cadence": every}).id
+        with store.transaction() as db:
+            db.execute("UPDATE connectors SET schedule_cursor = ?", (int(START) - 10,))
+        # The ten-second one is queued first, so it is the older of the two.
+        fired = [*schedules.fire_slots([ids["ten_seconds"]], START),
+                 *schedules.fire_slots([ids["every_second"]], START)]
+        assert all(o.execution_id for o in fired)
+        order = [store.admit(lambda execution: None, budget=1)[0].connector_id
+                 for _ in ids]
+        assert order == [ids["every_second"], ids["ten_seconds"]], \
+            "the one-second connector would skip its next slot if it waited"
+    finally:
+        schedules.close()
+        store.close()

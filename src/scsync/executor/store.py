@@ -264,7 +264,7 @@ class Store(OutboxQueries):
         `spawn` starts each one's job inside this transaction, so the job's process
         is recorded with the admission: a crash can never leave a running execution
         whose job a restart cannot find.  It must not raise.  Connectors take
-        turns by their oldest queued execution; the budget bounds how long one call
+        turns earliest deadline first; the budget bounds how long one call
         holds the event loop (each spawn is a fork and exec), and the caller calls
         again while it is used up.  With `connector_id`, only that connector's
         queue is looked at: after one of its jobs ends, no other slot has freed.
@@ -273,14 +273,20 @@ class Store(OutboxQueries):
         now = now_iso()
         with self.transaction() as db:
             # Live runs need an executable status; dry runs (as on Kizen) only a slot.
+            # Connectors are served by the deadline of their queued executions, in
+            # epoch seconds: a manual one's is when it was triggered, a scheduled
+            # one's its connector's next slot (after which that slot would be skipped).
             candidates = db.execute(
                 "SELECT c.id, c.status IN (SELECT value FROM json_each(?)) AS live,"
                 " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
                 "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
-                " FROM (SELECT connector_id, min(seq) AS first FROM executions"
-                "  WHERE status = 'queued' AND (? IS NULL OR connector_id = ?)"
-                "  GROUP BY connector_id) q"
-                " JOIN connectors c ON c.id = q.connector_id ORDER BY q.first",
+                " FROM (SELECT e.connector_id, min(CASE WHEN e.scheduled_for IS NULL"
+                "   THEN julianday(e.created) * 86400.0 - 210866760000.0"
+                "   ELSE e.scheduled_for + coalesce(d.cadence, 0) END) AS due"
+                "  FROM executions e JOIN connectors d ON d.id = e.connector_id"
+                "  WHERE e.status = 'queued' AND (? IS NULL OR e.connector_id = ?)"
+                "  GROUP BY e.connector_id) q"
+                " JOIN connectors c ON c.id = q.connector_id ORDER BY q.due",
                 (json.dumps(sorted(EXECUTABLE)), connector_id, connector_id),
             ).fetchall()
             for candidate in candidates:
