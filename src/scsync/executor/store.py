@@ -273,22 +273,10 @@ class Store(OutboxQueries):
         now = now_iso()
         with self.transaction() as db:
             # Live runs need an executable status; dry runs (as on Kizen) only a slot.
-            # Connectors are served by the deadline of their queued executions, in
-            # epoch seconds: a manual one's is when it was triggered, a scheduled
-            # one's its connector's next slot (after which that slot would be skipped).
-            candidates = db.execute(
-                "SELECT c.id, c.status IN (SELECT value FROM json_each(?)) AS live,"
-                " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
-                "  WHERE r.connector_id = c.id AND r.status = 'running') AS free"
-                " FROM (SELECT e.connector_id, min(CASE WHEN e.scheduled_for IS NULL"
-                "   THEN julianday(e.created) * 86400.0 - 210866760000.0"
-                "   ELSE e.scheduled_for + coalesce(d.cadence, 0) END) AS due"
-                "  FROM executions e JOIN connectors d ON d.id = e.connector_id"
-                "  WHERE e.status = 'queued' AND (? IS NULL OR e.connector_id = ?)"
-                "  GROUP BY e.connector_id) q"
-                " JOIN connectors c ON c.id = q.connector_id ORDER BY q.due",
-                (json.dumps(sorted(EXECUTABLE)), connector_id, connector_id),
-            ).fetchall()
+            if connector_id is None:
+                candidates = db.execute(_ALL_CANDIDATES, (_EXECUTABLE,)).fetchall()
+            else:
+                candidates = db.execute(_ONE_CANDIDATE, (_EXECUTABLE, connector_id)).fetchall()
             for candidate in candidates:
                 room = min(candidate["free"], budget - len(started))
                 if room <= 0:
@@ -398,6 +386,24 @@ def _exclusive_lock(path: Path) -> Any:
         raise StoreError(f"another executor is already serving {path}") from exc
     os.set_inheritable(handle.fileno(), False)
     return handle
+
+
+_EXECUTABLE = json.dumps(sorted(EXECUTABLE))
+_CANDIDATE = (
+    "SELECT c.id, c.status IN (SELECT value FROM json_each(?)) AS live,"
+    " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
+    "  WHERE r.connector_id = c.id AND r.status = 'running') AS free FROM connectors c")
+_ONE_CANDIDATE = _CANDIDATE + " WHERE c.id = ?"
+# Connectors with queued executions, earliest deadline first: the deadline of the next
+# one to start (FIFO), in epoch seconds; a manual one's is when it was triggered, a
+# scheduled one's its connector's next slot (after which that slot would be skipped).
+_ALL_CANDIDATES = _CANDIDATE + (  # noqa: S608 - constants only, no value from a request
+    " WHERE c.id IN (SELECT connector_id FROM executions WHERE status = 'queued')"
+    " ORDER BY (SELECT CASE WHEN q.scheduled_for IS NULL"
+    "   THEN julianday(q.created) * 86400.0 - 210866760000.0"
+    "   ELSE q.scheduled_for + coalesce(c.cadence, 0) END"
+    "  FROM executions q WHERE q.connector_id = c.id AND q.status = 'queued'"
+    "  ORDER BY q.seq LIMIT 1)")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
