@@ -20,11 +20,12 @@ inactive.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scsync import identity
+from scsync import cadence, identity
 from scsync.controller import rules
 from scsync.controller.desired import Desired
 from scsync.controller.facts import ExecutorFacts
@@ -52,6 +53,23 @@ class Action(enum.Enum):
     ERROR = "error"
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleChange:
+    """The schedule a write gives a connector (`scsync.cadence` counts its slots)."""
+
+    live: int | None
+    """Seconds between the live connector's scheduled runs; None: it has no schedule."""
+    desired: int
+    """Seconds between its runs once applied."""
+    next_run: int | None
+    """The new schedule's first slot (epoch seconds) on the embedded executor, which
+    aligns slots to the epoch; None on Kizen, which decides when a connector runs."""
+
+    @property
+    def runs_per_day(self) -> float:
+        return cadence.runs_per_day(self.desired)
+
+
 @dataclass(slots=True)
 class ConnectorPlan:
     path: str
@@ -68,6 +86,7 @@ class ConnectorPlan:
     force_api_name_change: bool = False
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
+    schedule: ScheduleChange | None = None  # a write that starts or changes a schedule
 
     @property
     def writes(self) -> bool:
@@ -153,13 +172,16 @@ def make_plan(
     prune: bool = False,
     executor: str = "",
     facts: ExecutorFacts | None = None,
+    now: float | None = None,
 ) -> Plan:
     """`renames` maps a manifest's path to the path git says it had at the last applied commit.
 
     `facts` (kind, cadence choices, custom objects) default to an embedded executor
-    that offers any cadence and names no objects.
+    that offers any cadence and names no objects.  `now` (epoch seconds, the
+    wall clock when None) is when a changed schedule's next run is counted from.
     """
     facts = facts or ExecutorFacts()
+    at = time.time() if now is None else now
     plan = Plan(desired.source, executor, desired, prune=prune, facts=facts)
     if not desired.valid:
         return plan
@@ -169,11 +191,13 @@ def make_plan(
     for path, connector in desired.connectors.items():
         paired = pairing.get(path)
         if paired is None:
-            plan.connectors.append(_create(path, connector, by_api, facts))
+            entry = _create(path, connector, by_api, facts)
         else:
             target, how, record_path = paired
-            plan.connectors.append(_update(path, connector, target, how, record_path,
-                                           by_api, in_use, allow, facts))
+            entry = _update(path, connector, target, how, record_path, by_api, in_use, allow,
+                            facts)
+        entry.schedule = _schedule_change(entry, paired[0] if paired else None, facts, at)
+        plan.connectors.append(entry)
     claimed = {c.connector_id for c in plan.connectors if c.connector_id}
     managed_by = {r.connector_id: r.path for r in records.values()}
     for item in live:
@@ -317,6 +341,26 @@ def _update(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
     entry.changes, entry.body = tuple(applied), body
     entry.action = Action.UPDATE if body else Action.IN_SYNC
     return entry
+
+
+def _schedule_change(entry: ConnectorPlan, live: LiveConnector | None, facts: ExecutorFacts,
+                     now: float) -> ScheduleChange | None:
+    """The schedule the write starts or changes, with its next run where that is known.
+
+    A connector_type or cadence the manifest leaves out stays as it is live; a
+    webhook's cadence is a batching window, no schedule.
+    """
+    item = next((i for i in entry.changes if i.field == ("cadence",)), None)
+    if not entry.writes or item is None:
+        return None
+    live_type = live.raw.get("connector_type") if live is not None else None
+    kind = entry.desired.connector_type or live_type
+    before = cadence.schedule_of(live_type, item.old if isinstance(item.old, int) else None)
+    after = cadence.schedule_of(kind, item.new)
+    if after is None or after == before:
+        return None
+    first = cadence.next_slot(now, after) if facts.kind == "embedded" else None
+    return ScheduleChange(before, after, first)
 
 
 def _take(items: list[DiffItem], key: str) -> tuple[DiffItem | None, list[DiffItem]]:

@@ -10,8 +10,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from scsync import cadence
 from scsync.controller.apply import ApplyResult
-from scsync.controller.plan import Action, ConnectorPlan, Plan
+from scsync.controller.plan import Action, ConnectorPlan, Plan, ScheduleChange
 from scsync.diff import DiffItem
 from scsync.report.changes import value_text
 from scsync.report.machine import finding_dict, header
@@ -26,14 +27,35 @@ def _item(i: DiffItem) -> dict[str, Any]:
     return {"field": i.dotted, "operation": i.operation.value, "live": i.old, "desired": i.new}
 
 
+def _schedule(s: ScheduleChange | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return {"live": s.live, "desired": s.desired, "runs_per_day": s.runs_per_day,
+            "next_run": cadence.iso(s.next_run) if s.next_run is not None else None}
+
+
 def connector_data(c: ConnectorPlan) -> dict[str, Any]:
     return {
         "path": c.path, "api_name": c.api_name, "action": c.action.value,
         "connector_id": c.connector_id, "live_api_name": c.live_api_name,
         "matched_by": c.matched_by, "changes": [_item(i) for i in c.changes],
         "blocked": [_item(i) for i in c.blocked], "reason": c.reason or None,
-        "findings": [finding_dict(f) for f in c.findings],
+        "findings": [finding_dict(f) for f in c.findings], "schedule": _schedule(c.schedule),
     }
+
+
+def _schedule_words(s: ScheduleChange) -> str:
+    """`every 5 minutes, 288 runs a day; next run 2026-12-01T22:35:00Z`."""
+    when = f"next run {cadence.iso(s.next_run)}" if s.next_run is not None else \
+        "Kizen decides the next run time"
+    return f"{cadence.label(s.desired).lower()}, {cadence.per_day_words(s.desired)}; {when}"
+
+
+def _about(c: ConnectorPlan, i: DiffItem) -> str:
+    """What a changed setting means beyond its value: the schedule a cadence gives."""
+    if c.schedule is not None and i.field == ("cadence",):
+        return f" ({_schedule_words(c.schedule)})"
+    return ""
 
 
 def plan_data(plan: Plan) -> dict[str, Any]:
@@ -78,7 +100,8 @@ def render_text(plan: Plan, result: ApplyResult | None = None, *, verbose: bool 
         for i in c.changes:
             old = "" if i.old is None else f"{_value(i.old)} -> "
             new = "(cleared)" if i.new is None else _value(i.new)
-            lines.append(f"      {OP_MARK[i.operation.value]} {i.dotted}: {old}{new}")
+            lines.append(f"      {OP_MARK[i.operation.value]} {i.dotted}: {old}{new}"
+                         f"{_about(c, i)}")
         for i in c.blocked:
             lines.append(f"      ! {i.dotted}: {_value(i.old)} stays (cannot become "
                          f"{_value(i.new)})")
@@ -119,7 +142,8 @@ def render_markdown(plan: Plan, result: ApplyResult | None = None) -> str:
                   ""]
         if c.changes:
             lines += ["| setting | live | desired |", "|---|---|---|"]
-            lines += [f"| `{i.dotted}` | {_cell(i.old)} | {_cell(i.new)} |" for i in c.changes]
+            lines += [f"| `{i.dotted}` | {_cell(i.old)} | {_cell(i.new)}{escape(_about(c, i))} |"
+                      for i in c.changes]
             lines.append("")
         lines += [f"- **{f.severity.value}** {f.rule}: {escape(f.message)}"
                   for f in c.findings]

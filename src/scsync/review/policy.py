@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scsync import identity, rules
+from scsync import cadence, identity, rules
 from scsync.diff import Diff, DiffItem, Field, Operation
 from scsync.findings import FILE_START, Finding, Severity, Span
 from scsync.identity import show
 from scsync.manifest.model import EXECUTABLE
+from scsync.review import schedule
 from scsync.review.pairing import Pair, PairedBy, Side
+from scsync.review.schedule import every, runs
 from scsync.rules import Rule
 
 N = Severity.NOTICE
@@ -56,7 +58,7 @@ def assess(pair: Pair, items: Diff, allow: Allowances = frozenset()) -> list[Fin
     if pair.head.settings is None:
         return []  # unreadable head: its load findings say why, there is nothing to compare
     if pair.base is None or pair.base.settings is None:
-        return [_added(ctx)]
+        return [_added(ctx), *_schedule_added(ctx)]
     out: list[Finding] = []
     for item in items:
         out.extend(_BY_FIELD.get(item.field[0], _other)(ctx, item))
@@ -121,11 +123,15 @@ def _executable(status: Any) -> bool:
 def _deleted(ctx: _Context) -> Finding:
     api = ctx.pair.base.api_name if ctx.pair.base else None
     what = f"'{api}'" if api else "this connector"
+    old = ctx.pair.base.settings if ctx.pair.base else None
+    seconds = schedule.of(old, (old or {}).get("connector_type"))
+    on = f" and on its schedule, {every(seconds)} ({cadence.per_day_words(seconds)})" \
+        if seconds else ""
     return ctx.finding(
         rules.SC101, None,
         f"the manifest of {what} is deleted: scsync stops managing it, but the connector is "
         "not deleted from Kizen; it keeps its last applied settings and keeps running on its "
-        "triggers",
+        f"triggers{on}",
         on_base=True, hint=rules.SC101.help,
     )
 
@@ -284,6 +290,41 @@ def _fixed(ctx: _Context, item: DiffItem) -> list[Finding]:
                         "the live value stays and is no longer compared")]
 
 
+def _cadence(ctx: _Context, item: DiffItem) -> list[Finding]:
+    """SC115-SC117 on a schedule connector; a webhook's batching window is another setting."""
+    found = schedule.compare(ctx.pair.base.settings if ctx.pair.base else None, ctx.head)
+    if found is None or found == (None, None):
+        return _other(ctx, item)
+    old, new = found
+    if old is None and new is not None:
+        return [ctx.finding(rules.SC115, item, f"schedule added: {every(new)} ({runs(None, new)})",
+                            hint=rules.SC115.help)]
+    if old is not None and new is None:
+        words = cadence.per_day_words(old)
+        return [ctx.finding(rules.SC116, item, f"schedule removed from the manifest: "
+                            f"{every(old)} is no longer declared ({words} -> still {words}: plan "
+                            "does not clear a cadence the manifest leaves out, so the live "
+                            f"connector keeps running {every(old)}, unmanaged)",
+                            hint=rules.SC116.help)]
+    assert old is not None and new is not None
+    change = f"{every(old)} -> {every(new)} ({runs(old, new)})"
+    if new < old:
+        return [ctx.finding(rules.SC117, item, f"schedule more frequent: {change}",
+                            hint=rules.SC117.help)]
+    return [ctx.finding(rules.SC113, item, f"cadence changes from {old} to {new}: schedule "
+                        f"less frequent, {change}")]
+
+
+def _schedule_added(ctx: _Context) -> list[Finding]:
+    """SC115 beside SC111: a new connector that runs on a schedule."""
+    seconds = schedule.of(ctx.head, ctx.head.get("connector_type"))
+    if seconds is None:
+        return []
+    item = DiffItem(Operation.ADD, ("cadence",), None, seconds)
+    return [ctx.finding(rules.SC115, item, f"schedule added with the new connector: "
+                        f"{every(seconds)} ({runs(None, seconds)})", hint=rules.SC115.help)]
+
+
 def _other(ctx: _Context, item: DiffItem) -> list[Finding]:
     return [ctx.finding(rules.SC113, item, f"{item.dotted} changes from {show(item.old)} to "
                         f"{show(item.new)}")]
@@ -302,4 +343,5 @@ _BY_FIELD: dict[str, Check] = {
     "job": _job,
     "connector_type": _fixed,
     "custom_object": _fixed,
+    "cadence": _cadence,
 }

@@ -81,6 +81,9 @@ from scsync.rules.review import (
     SC112,
     SC113,
     SC114,
+    SC115,
+    SC116,
+    SC117,
 )
 
 __all__ = ["PRECISIONS", "PROJECT_URL", "RULES", "RULES_DOC_URL", "SC001", "SC002", "SC003",
@@ -89,7 +92,8 @@ __all__ = ["PRECISIONS", "PROJECT_URL", "RULES", "RULES_DOC_URL", "SC001", "SC00
            "SC042", "SC043", "SC044", "SC045", "SC046", "SC047", "SC050", "SC051", "SC100",
            "SC101", "SC102",
            "SC103", "SC104", "SC105", "SC106", "SC107", "SC108", "SC109", "SC110", "SC111",
-           "SC112", "SC113", "SC114", "SC120", "SC121", "SC122", "SC123", "SC124", "SC125", "SC126",
+           "SC112", "SC113", "SC114", "SC115", "SC116", "SC117", "SC120", "SC121", "SC122",
+           "SC123", "SC124", "SC125", "SC126",
            "SC127", "SC128", "SC129", "SC130", "SC131", "SC132",
            "SC133", "SC134", "SC135", "Family", "Rule", "by_family", "register", "rule"]
 

@@ -104,6 +104,34 @@ SC114 = Rule(
     "change in git can never be applied to the live connector.",
     ("correctness", "compatibility"))
 
+SC115 = Rule(
+    "SC115", "schedule-added", W, "A connector now runs on a schedule.",
+    "Check that the source system's rate limits allow the runs a day the message gives, that "
+    "max_concurrent_executions suits them, and that one run finishes before the next slot.",
+    "A schedule connector (connector_type `schedule` with a cadence) runs every cadence "
+    "seconds once applied, at the multiples of the cadence since the Unix epoch (UTC); the "
+    "change gives a connector a schedule it did not have, or adds a connector with one. A "
+    "webhook's cadence is a batching window, not a schedule, and is not reported here.",
+    ("reliability", "performance"))
+SC116 = Rule(
+    "SC116", "schedule-removed", W, "A schedule connector's cadence is no longer declared.",
+    "Removing `cadence` does not stop the runs: to stop them set `status: Inactive` (or "
+    "`max_concurrent_executions: 0`); keep the cadence to keep managing it.",
+    "Plan neither sends nor compares a cadence the manifest leaves out, so the live "
+    "connector keeps its last applied cadence and keeps running on it, now unmanaged. A "
+    "connector_type changed away from `schedule` is SC114 (it cannot be applied) and a "
+    "deleted manifest SC101, whose message names the schedule it keeps.",
+    ("reliability",))
+SC117 = Rule(
+    "SC117", "schedule-more-frequent", W, "A schedule connector's cadence is shortened.",
+    "Check that the source system's rate limits allow the new runs a day, that "
+    "max_concurrent_executions suits them, and that one run finishes before the next slot "
+    "(overlapping runs queue or write the same records).",
+    "A shorter cadence multiplies the runs a day, and the load on the source system and on "
+    "Kizen with it; a run that takes longer than the new cadence overlaps the next. A "
+    "longer cadence is a notice (SC113), as any other cadence change.",
+    ("reliability", "performance"))
+
 #: In id order: the catalogue (`scsync.rules`) lists these.
 ALL = (SC100, SC101, SC102, SC103, SC104, SC105, SC106, SC107, SC108, SC109, SC110, SC111, SC112,
-       SC113, SC114)
+       SC113, SC114, SC115, SC116, SC117)
