@@ -22,8 +22,9 @@ from scsync.cadence import iso, next_slot
 from scsync.controller.desired import Desired
 from scsync.controller.facts import ExecutorFacts, Kind
 from scsync.controller.live import LiveConnector
-from scsync.controller.plan import Action, ScheduleChange, make_plan
+from scsync.controller.plan import Action, make_plan
 from scsync.controller.render import render_markdown, render_text
+from scsync.controller.schedule import ScheduleChange
 from scsync.manifest.model import Connector
 from specs import check_output
 

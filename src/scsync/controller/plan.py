@@ -25,11 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scsync import cadence, identity
+from scsync import identity
 from scsync.controller import rules
 from scsync.controller.desired import Desired
 from scsync.controller.facts import ExecutorFacts
 from scsync.controller.live import LiveConnector, create_body, patch_body
+from scsync.controller.schedule import ScheduleChange, schedule_change
 from scsync.controller.state import Record
 from scsync.diff import Diff, DiffItem, diff
 from scsync.findings import Finding, Severity
@@ -51,23 +52,6 @@ class Action(enum.Enum):
     IN_SYNC = "in sync"
     REFUSED = "refused"
     ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleChange:
-    """The schedule a write gives a connector (`scsync.cadence` counts its slots)."""
-
-    live: int | None
-    """Seconds between the live connector's scheduled runs; None: it has no schedule."""
-    desired: int
-    """Seconds between its runs once applied."""
-    next_run: int | None
-    """The new schedule's first slot (epoch seconds) on the embedded executor, which
-    aligns slots to the epoch; None on Kizen, which decides when a connector runs."""
-
-    @property
-    def runs_per_day(self) -> float:
-        return cadence.runs_per_day(self.desired)
 
 
 @dataclass(slots=True)
@@ -196,7 +180,11 @@ def make_plan(
             target, how, record_path = paired
             entry = _update(path, connector, target, how, record_path, by_api, in_use, allow,
                             facts)
-        entry.schedule = _schedule_change(entry, paired[0] if paired else None, facts, at)
+        live_now = paired[0] if paired else None
+        entry.schedule = schedule_change(
+            entry.changes if entry.writes else (), entry.desired.connector_type,
+            live_now.raw.get("connector_type") if live_now is not None else None,
+            embedded=facts.kind == "embedded", now=at)
         plan.connectors.append(entry)
     claimed = {c.connector_id for c in plan.connectors if c.connector_id}
     managed_by = {r.connector_id: r.path for r in records.values()}
@@ -341,26 +329,6 @@ def _update(path: str, connector: Connector, live: LiveConnector, how: PairedBy,
     entry.changes, entry.body = tuple(applied), body
     entry.action = Action.UPDATE if body else Action.IN_SYNC
     return entry
-
-
-def _schedule_change(entry: ConnectorPlan, live: LiveConnector | None, facts: ExecutorFacts,
-                     now: float) -> ScheduleChange | None:
-    """The schedule the write starts or changes, with its next run where that is known.
-
-    A connector_type or cadence the manifest leaves out stays as it is live; a
-    webhook's cadence is a batching window, no schedule.
-    """
-    item = next((i for i in entry.changes if i.field == ("cadence",)), None)
-    if not entry.writes or item is None:
-        return None
-    live_type = live.raw.get("connector_type") if live is not None else None
-    kind = entry.desired.connector_type or live_type
-    before = cadence.schedule_of(live_type, item.old if isinstance(item.old, int) else None)
-    after = cadence.schedule_of(kind, item.new)
-    if after is None or after == before:
-        return None
-    first = cadence.next_slot(now, after) if facts.kind == "embedded" else None
-    return ScheduleChange(before, after, first)
 
 
 def _take(items: list[DiffItem], key: str) -> tuple[DiffItem | None, list[DiffItem]]:

@@ -12,7 +12,8 @@ from typing import Any
 
 from scsync import cadence
 from scsync.controller.apply import ApplyResult
-from scsync.controller.plan import Action, ConnectorPlan, Plan, ScheduleChange
+from scsync.controller.plan import Action, ConnectorPlan, Plan
+from scsync.controller.schedule import ScheduleChange
 from scsync.diff import DiffItem
 from scsync.report.changes import value_text
 from scsync.report.machine import finding_dict, header
