@@ -174,9 +174,16 @@ def _report(specs: list[tuple[str, int]], rows: list[sqlite3.Row], first: int, l
     print(f"  fire lateness      p50 {_ms(_pct(fire, 0.5))}   p99 {_ms(_pct(fire, 0.99))}   "
           f"max {_ms(max(fire))}   (goal: p99 < {GOAL_P99_SECONDS * 1000:.0f} ms: "
           f"{'met' if _pct(fire, 0.99) < GOAL_P99_SECONDS else 'NOT met'})")
+    by_slot: dict[int, list[float]] = {}
+    for r in rows:
+        by_slot.setdefault(r["scheduled_for"], []).append(_ts(r["created"]) - r["scheduled_for"])
+    worst = sorted(by_slot.items(), key=lambda kv: -max(kv[1]))[:3]
+    print("  latest slots       " + ";  ".join(
+        f"+{slot - first} s: {len(late)} fired, {_ms(max(late)).strip()}" for slot, late in worst))
     print(f"  start lateness     p50 {_ms(_pct(start, 0.5))}   p99 {_ms(_pct(start, 0.99))}")
     print(f"  peer: bare asyncio timer in this process, same window: p50 "
-          f"{_ms(_pct(bare, 0.5))}   p99 {_ms(_pct(bare, 0.99))}   ({len(bare)} wake-ups); "
+          f"{_ms(_pct(bare, 0.5))}   p99 {_ms(_pct(bare, 0.99))}   max {_ms(max(bare))}   "
+          f"({len(bare)} wake-ups); "
           f"fire p99 / bare p99 = {_pct(fire, 0.99) / max(_pct(bare, 0.99), 1e-6):.1f}x")
     print(f"  executor CPU       {_ms(cpu / max(len(fired), 1))} per fired slot "
           f"({cpu:.1f} s over {seconds} s: fire, admit, spawn, end, report, and the API)")
