@@ -115,8 +115,15 @@ class Scheduler:
         if self._store.finish(execution.id, ending, notes):
             self._metrics.finished.labels(ending.status).inc()
             self._deliveries.wake()
+        if not self._admit_on_end:
+            return
         # Hand the freed slot over in this very callback: a wake-up would wait behind
-        # every HTTP request already queued on the loop.
-        if self._admit_on_end and self._admit_safely(execution.connector_id) >= ADMIT_BATCH:
+        # every HTTP request already queued on the loop.  Only this connector's slot
+        # freed, unless a wake-up (a trigger, a fired slot, a PATCH) is pending: then
+        # its pass is taken here, once, rather than after those requests.
+        pending = self._wakeup.is_set()
+        self._wakeup.clear()
+        scope = None if pending else execution.connector_id
+        if self._admit_safely(scope) >= ADMIT_BATCH:
             self.wake()
 
