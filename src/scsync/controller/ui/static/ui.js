@@ -1,0 +1,120 @@
+// scsync's web UI: keeps a page current without a reload.  Only this: every page is
+// whole without it.  It polls the page's live data (JSON, <main data-live-src>) every
+// 2 s and puts each value in place as text (textContent: nothing is parsed as HTML).
+(function () {
+  "use strict";
+  var PERIOD = 2000;
+  var main = document.getElementById("main");
+  var source = main && main.getAttribute("data-live-src");
+  if (!source) {
+    return;
+  }
+
+  function fill(element, value) {
+    element.textContent = "";
+    if (value.href) {
+      var link = document.createElement("a");
+      link.href = value.href;
+      link.textContent = value.text;
+      element.appendChild(link);
+    } else {
+      element.textContent = value.text;
+    }
+    setOrRemove(element, "data-state", value.state);
+    setOrRemove(element, "data-mark", value.mark ? "differs" : null);
+    setOrRemove(element, "title", value.title);
+  }
+
+  function setOrRemove(element, name, value) {
+    if (value === undefined || value === null || value === "") {
+      element.removeAttribute(name);
+    } else {
+      element.setAttribute(name, value);
+    }
+  }
+
+  function fillTable(table, rows) {
+    var heads = table.querySelectorAll("thead th[data-col]");
+    var body = document.createElement("tbody");
+    rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      heads.forEach(function (head) {
+        var key = head.getAttribute("data-col");
+        var td = document.createElement("td");
+        td.setAttribute("data-col", key);
+        td.setAttribute("data-label", head.textContent);
+        fill(td, row[key] || {text: "—"});
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    if (!rows.length) {
+      var tr = document.createElement("tr");
+      var td = document.createElement("td");
+      td.className = "empty";
+      td.colSpan = heads.length;
+      td.textContent = table.getAttribute("data-empty") || "";
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+    table.replaceChild(body, table.tBodies[0]);
+  }
+
+  function apply(data) {
+    Object.keys(data.fields || {}).forEach(function (name) {
+      document.querySelectorAll('[data-field="' + name + '"]').forEach(function (el) {
+        fill(el, data.fields[name]);
+      });
+    });
+    Object.keys(data.tables || {}).forEach(function (name) {
+      var table = document.querySelector('table[data-table="' + name + '"]');
+      if (table) {
+        fillTable(table, data.tables[name]);
+      }
+      document.querySelectorAll('[data-hide-empty="' + name + '"]').forEach(function (el) {
+        el.hidden = data.tables[name].length === 0;
+      });
+    });
+  }
+
+  var failingSince = null;
+
+  function failed() {
+    failingSince = failingSince || new Date();
+    var note = document.querySelector('[data-field="poll-error"]');
+    if (note) {
+      note.textContent = " (not answering since " + failingSince.toISOString().slice(11, 19) +
+        " UTC; retrying)";
+    }
+    document.getElementById("heard").setAttribute("data-stale", "true");
+  }
+
+  function recovered() {
+    failingSince = null;
+    var note = document.querySelector('[data-field="poll-error"]');
+    if (note) {
+      note.textContent = "";
+    }
+    document.getElementById("heard").removeAttribute("data-stale");
+  }
+
+  function poll() {
+    fetch(source, {headers: {Accept: "application/json"}, cache: "no-store",
+                   credentials: "same-origin"})
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        apply(data);
+        recovered();
+      }, failed)
+      .then(function () {
+        window.setTimeout(poll, PERIOD);
+      });
+  }
+
+  window.setTimeout(poll, PERIOD);
+}());
