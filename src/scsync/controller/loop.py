@@ -169,6 +169,10 @@ class Reconciler:
             for item in plan.unmanaged:  # set back by hand after a prune: drift too
                 item.prune = False
         self._log_findings(plan)
+        if plan.has_changes and applied_before != good.source:
+            # A new commit's changes show as such while they are written (a retried
+            # failure of the same commit stays an Error rather than flicker).
+            self._statuses(plan, ApplyResult(), leave, applying=True)
         result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info,
                             leave=leave, log_failure=log.error, records=records)
         self.metrics.applied.inc(result.writes)
@@ -244,7 +248,7 @@ class Reconciler:
         return desired if desired.valid else None
 
     def _statuses(self, plan: Plan, result: ApplyResult,
-                  left: frozenset[str] = frozenset()) -> None:
+                  left: frozenset[str] = frozenset(), *, applying: bool = False) -> None:
         failed = {o.path: o.detail for o in result.failed}
         made = {o.path: o.connector_id for o in result.outcomes if o.ok and o.connector_id}
         rows, details = [], {}
@@ -256,11 +260,12 @@ class Reconciler:
                 sync, reason = ERROR, entry.reason
             elif entry.path in failed:
                 sync, reason = ERROR, failed[entry.path]
-            elif entry.writes and (entry.path in left or result.aborted):
+            elif entry.writes and (entry.path in left or result.aborted or applying):
                 fields = ", ".join(i.dotted for i in entry.changes)
                 sync = OUT_OF_SYNC
                 reason = (f"live differs in {fields} (--drift warn leaves it)"
-                          if entry.path in left else f"not applied: {fields}")
+                          if entry.path in left else f"applying: {fields}" if applying
+                          else f"not applied: {fields}")
             elif entry.blocked:
                 sync = OUT_OF_SYNC
                 reason = "; ".join(f.message for f in entry.findings

@@ -109,7 +109,7 @@ def _shown(chosen: overview.Selection) -> str:
 
 def connector_page(ctx: Context, api_name: str) -> Model | None:
     snap = ctx.reconciler.snapshot
-    detail = snap.details.get(api_name)
+    detail = snap.details.get(api_name) or _by_live_name(ctx, api_name)
     unmanaged = next((u for u in snap.unmanaged if u["api_name"] == api_name), None)
     if detail is None and unmanaged is None:
         return None
@@ -125,7 +125,8 @@ def connector_page(ctx: Context, api_name: str) -> Model | None:
         "live-note": cell(live_note, empty=""),
     })
     return {
-        "api_name": api_name, "detail": detail, "connector_id": connector_id,
+        "api_name": detail.api_name if detail else api_name, "detail": detail,
+        "live_api_name": raw.get("api_name") if raw else None, "connector_id": connector_id,
         "commit": _commit(ctx, detail), "fields": fields,
         "columns": {"settings": SETTING_COLUMNS, "findings": FINDING_COLUMNS,
                     "executions": EXECUTION_COLUMNS},
@@ -133,6 +134,15 @@ def connector_page(ctx: Context, api_name: str) -> Model | None:
                    "findings": _findings(detail),
                    "executions": [_execution(e) for e in executions]},
     }
+
+
+def _by_live_name(ctx: Context, api_name: str) -> ConnectorDetail | None:
+    """A managed connector whose manifest renames it (refused, or not applied yet) is
+    still found by the api_name it has on the executor."""
+    snap = ctx.reconciler.snapshot
+    live = snap.live.connectors
+    return next((d for d in snap.details.values() if d.connector_id and
+                 (live.get(d.connector_id) or {}).get("api_name") == api_name), None)
 
 
 def _live(ctx: Context, connector_id: str | None,

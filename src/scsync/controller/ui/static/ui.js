@@ -78,13 +78,19 @@
   }
 
   var failingSince = null;
+  var WHY = {
+    401: "asks for the UI token",
+    404: "no longer knows this page's connector"
+  };
 
-  function failed() {
+  function failed(error) {
     failingSince = failingSince || new Date();
     var note = document.querySelector('[data-field="poll-error"]');
+    var since = failingSince.toISOString().slice(11, 19) + " UTC";
     if (note) {
-      note.textContent = " (not answering since " + failingSince.toISOString().slice(11, 19) +
-        " UTC; retrying)";
+      note.textContent = WHY[error.status] ?
+        " (but " + WHY[error.status] + ", since " + since + "; reload for its current pages)" :
+        " (not answering since " + since + "; retrying)";
     }
     document.getElementById("heard").setAttribute("data-stale", "true");
   }
@@ -103,7 +109,9 @@
                    credentials: "same-origin"})
       .then(function (response) {
         if (!response.ok) {
-          throw new Error("HTTP " + response.status);
+          var error = new Error("HTTP " + response.status);
+          error.status = response.status;
+          throw error;
         }
         return response.json();
       })
