@@ -221,6 +221,7 @@ def test_a_committed_change_shows_out_of_sync_then_synced_and_an_absent_controll
     home.page.goto(controller.url + "/")
     sync_api.expect(home.cell("web_leads_intake", "sync")).to_have_text("Synced")
     home.mark()
+    home.cell("web_leads_intake", "api_name").locator("a").focus()  # a keyboard user's place
 
     proxy.update_delay = 5.0  # a slow executor: the update takes a while to land
     text = (clone.path / "connectors" / "web_leads_intake.yaml").read_text()
@@ -234,6 +235,7 @@ def test_a_committed_change_shows_out_of_sync_then_synced_and_an_absent_controll
         "Web Leads Intake (EU)")
     sync_api.expect(home.field("applied-subject")).to_have_text("relabel")
     assert home.kept()
+    assert home.page.evaluate("document.activeElement.textContent") == "web_leads_intake"
     assert home.dialogs == [] and home.errors == [], (home.dialogs, home.errors)
 
     assert controller.stop() == 0  # the page says so, and keeps what it last heard

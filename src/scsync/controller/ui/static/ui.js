@@ -10,7 +10,21 @@
     return;
   }
 
+  function same(element, value) {
+    var link = element.firstElementChild;
+    var href = link && link.tagName === "A" ? link.getAttribute("href") : null;
+    return element.textContent === value.text && href === (value.href || null) &&
+      element.getAttribute("data-state") === (value.state || null) &&
+      element.hasAttribute("data-mark") === Boolean(value.mark) &&
+      element.getAttribute("title") === (value.title || null);
+  }
+
+  // Only what changed is touched: a focused link, a selection, a screen reader's place
+  // stay where they are while the rest of the page moves on.
   function fill(element, value) {
+    if (same(element, value)) {
+      return;
+    }
     element.textContent = "";
     if (value.href) {
       var link = document.createElement("a");
@@ -35,6 +49,19 @@
 
   function fillTable(table, rows) {
     var heads = table.querySelectorAll("thead th[data-col]");
+    var old = table.tBodies[0];
+    var shape = old.rows.length === rows.length && rows.every(function (row, n) {
+      return old.rows[n].cells.length === heads.length &&
+        old.rows[n].cells[0].hasAttribute("data-col");
+    });
+    if (shape && rows.length) {  // the same rows: cell by cell
+      rows.forEach(function (row, n) {
+        heads.forEach(function (head, c) {
+          fill(old.rows[n].cells[c], row[head.getAttribute("data-col")] || {text: "—"});
+        });
+      });
+      return;
+    }
     var body = document.createElement("tbody");
     rows.forEach(function (row) {
       var tr = document.createElement("tr");
@@ -57,7 +84,7 @@
       tr.appendChild(td);
       body.appendChild(tr);
     }
-    table.replaceChild(body, table.tBodies[0]);
+    table.replaceChild(body, old);
   }
 
   function apply(data) {
