@@ -18,6 +18,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = REPO_ROOT / "schemas" / "smartconnector.schema.json"
 BUNDLED = REPO_ROOT / "src" / "scsync" / "schemas" / "smartconnector.schema.json"
 WHEEL_SCHEMA = "scsync/schemas/smartconnector.schema.json"
+UI = REPO_ROOT / "src" / "scsync" / "controller" / "ui"
+#: The web UI's templates and static files: package data, not Python modules.
+UI_FILES = sorted(p.relative_to(REPO_ROOT / "src").as_posix()
+                  for folder in ("templates", "static") for p in (UI / folder).iterdir())
 
 
 def test_the_bundled_schema_is_byte_identical_to_schemas() -> None:
@@ -46,6 +50,10 @@ def test_a_wheel_carries_the_schema_and_validates_from_a_fresh_venv(tmp_path: Pa
     (wheel,) = dist.glob("scsync-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         assert zf.read(WHEEL_SCHEMA) == SCHEMA.read_bytes()
+        assert {"scsync/controller/ui/static/ui.js", "scsync/controller/ui/static/ui.css",
+                "scsync/controller/ui/templates/overview.html"} <= set(UI_FILES)
+        for name in UI_FILES:
+            assert zf.read(name) == (REPO_ROOT / "src" / name).read_bytes(), name
         assert any(name.endswith(".dist-info/entry_points.txt") for name in zf.namelist())
 
     # --system-site-packages: the dependencies (and pip) come from this interpreter,
@@ -68,6 +76,12 @@ def test_a_wheel_carries_the_schema_and_validates_from_a_fresh_venv(tmp_path: Pa
                    "print(scsync.__file__); print(s.__file__)", cwd=work).stdout.split()
     venv_lib = venv / "lib"
     assert all(Path(p).is_relative_to(venv_lib) for p in located), located
+    # The UI finds its templates and static files where the wheel put them.
+    ui = _run(python, "-c", "from scsync.controller.ui import routes; "
+              "print(routes.HERE); print(routes.templates().get_template('overview.html')"
+              ".filename); print((routes.HERE / 'static' / 'ui.js').is_file())",
+              cwd=work).stdout.split()
+    assert all(Path(p).is_relative_to(venv_lib) for p in ui[:2]) and ui[2] == "True", ui
 
     proc = subprocess.run(
         [venv / "bin" / "scsync", "validate", "manifests"], cwd=work, capture_output=True,

@@ -276,6 +276,20 @@ class ExecutorClient:
         yield from self._pages(f"/api/smart-connectors/{_seg(ref)}/executions",
                                {"status": status}, page_size)
 
+    def execution_page(self, ref: str, *, status: str | None = None,
+                       page_size: int = 1) -> tuple[int, list[dict[str, Any]]]:
+        """How many executions there are (of `status`), and the newest `page_size` of them:
+        one request."""
+        params: dict[str, Any] = {"page": 1, "page_size": page_size}
+        if status is not None:
+            params["status"] = status
+        path = f"/api/smart-connectors/{_seg(ref)}/executions"
+        answer = self._json("GET", path, params=params)
+        results, count = answer.get("results"), answer.get("count")
+        if not isinstance(results, list) or not isinstance(count, int):
+            raise BadResponse(200, f"GET {path}: the answer has no 'count' and 'results'")
+        return count, results
+
     def get_execution(self, ref: str, execution_id: str) -> dict[str, Any]:
         return self._json("GET",
                           f"/api/smart-connectors/{_seg(ref)}/executions/{_seg(execution_id)}")
@@ -285,7 +299,13 @@ class ExecutorClient:
         return self._json("POST", path)
 
     def download_report(self, file_id: str) -> bytes:
-        return self._request("GET", f"/api/files/{_seg(file_id)}/download").content
+        return self.download_file(file_id)[0]
+
+    def download_file(self, file_id: str) -> tuple[bytes, str]:
+        """A file's bytes and the media type the executor gave it."""
+        response = self._request("GET", f"/api/files/{_seg(file_id)}/download")
+        media = response.headers.get("Content-Type", "application/octet-stream")
+        return response.content, media.split(";")[0].strip().lower()
 
     # -- transport ----------------------------------------------------------
 

@@ -78,6 +78,16 @@ class Range:
 
 
 @dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """What a person recognises a commit by."""
+
+    sha: str
+    subject: str
+    author: str
+    time: int  # the author's date, seconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
 class GrepHit:
     path: str
     line: int
@@ -230,6 +240,16 @@ class Repository:
             raise GitError(f"git cannot compare {base[:12]} and {head[:12]}: "
                            f"{_stderr(exc)}") from None
         return list(_parse_raw(out))
+
+    def commit_info(self, commit: str) -> CommitInfo:
+        """The subject, author and date of `commit` (a full id)."""
+        try:
+            out = self._git("show", "-s", "--no-show-signature", "--format=%H%x00%an%x00%at%x00%s",
+                            commit, "--")
+        except git.GitCommandError as exc:
+            raise GitError(f"git cannot read commit {commit[:12]}: {_stderr(exc)}") from None
+        sha, author, when, subject = [*out.strip("\n").split("\0", 3), "", "", ""][:4]
+        return CommitInfo(sha, subject, author, int(when) if when.isdigit() else 0)
 
     def read_object(self, name: str) -> bytes:
         """A blob's bytes by id or `commit:path`; one persistent cat-file serves them all."""

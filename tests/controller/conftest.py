@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,11 +105,13 @@ class CountingProxy:
     """Forwards every request to the executor and remembers (method, path).
 
     A create or update whose body carries `REFUSE_MARKER` is answered 422 in the
-    executor's own error shape instead of being forwarded.
+    executor's own error shape instead of being forwarded.  With `update_delay`, an
+    update (PATCH) waits that many seconds before it is forwarded: a slow executor.
     """
 
     def __init__(self, target: str) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.update_delay = 0.0
         self.lock = threading.Lock()
         session = requests.Session()
         self._session = session
@@ -125,6 +128,8 @@ class CountingProxy:
                 if body and self.command in ("POST", "PATCH") and REFUSE_MARKER.encode() in body:
                     self._refuse()
                     return
+                if self.command == "PATCH" and proxy.update_delay:
+                    time.sleep(proxy.update_delay)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "connection")}
                 answer = session.request(self.command, target + self.path, data=body,
@@ -333,3 +338,12 @@ def start_controller(tmp_path: Path) -> Iterator[ControllerFactory]:
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Each phase's report on its test (`item.rep_call`), for fixtures that keep artifacts
+    of a failure (the browser tests' screenshots)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)

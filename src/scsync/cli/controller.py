@@ -14,8 +14,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "controller", help="reconcile a git branch onto the executor, continuously",
         description="Clone or fetch the repository and apply every new commit of the branch. "
         "A commit whose manifests do not validate applies nothing; the last good commit stays "
-        "in force. Endpoints: POST /hooks/git (GitHub push, signed with "
-        "SCSYNC_GIT_WEBHOOK_SECRET), GET /healthz /readyz /metrics /status.")
+        "in force. Endpoints: the web UI at GET /, POST /hooks/git (GitHub push, signed with "
+        "SCSYNC_GIT_WEBHOOK_SECRET), GET /healthz /readyz /metrics /status. Beyond a "
+        "loopback --listen address the UI and /status ask every client for "
+        "'Authorization: Bearer TOKEN' (SCSYNC_UI_TOKEN or SCSYNC_UI_TOKEN_FILE; without "
+        "one the controller does not start).")
     parser.add_argument("--repo", required=True, metavar="PATH_OR_URL",
                         help="the repository to follow (a local path or a clone URL)")
     parser.add_argument("--branch", default="main", help="(default: %(default)s)")
@@ -25,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                         help="seconds between passes without a webhook (default: %(default)g)")
     parser.add_argument("--listen", default="127.0.0.1:9090", metavar="HOST:PORT",
-                        help="address of the endpoints (default: %(default)s)")
+                        help="address of the endpoints and the web UI (default: %(default)s; "
+                             "beyond loopback SCSYNC_UI_TOKEN is required)")
     parser.add_argument("--drift", choices=["fix", "warn"], default="fix",
                         help="undo changes made by hand in the executor (fix, the default) or "
                              "only report them (warn)")

@@ -16,7 +16,7 @@ succeeds applies it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,8 @@ class Outcome:
     ok: bool
     detail: str = ""
     connector_id: str | None = None
+    live: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The executor's answer to the write: the connector as it now is."""
 
 
 @dataclass(slots=True)
@@ -165,11 +167,11 @@ def _apply_one(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult
         return entry.connector_id
     if entry.action is Action.UPDATE:
         assert entry.connector_id is not None
-        client.patch_connector(entry.connector_id, entry.body,
-                               force_api_name_change=entry.force_api_name_change)
+        now = client.patch_connector(entry.connector_id, entry.body,
+                                     force_api_name_change=entry.force_api_name_change)
         fields = ", ".join(sorted(entry.body))
         _ok(result, say, Outcome(entry.api_name, entry.path, "update", True,
-                                 f"updated {fields}", entry.connector_id))
+                                 f"updated {fields}", entry.connector_id, now))
         return entry.connector_id
     return _create(entry, client, result, say, facts)
 
@@ -187,17 +189,17 @@ def _create(entry: ConnectorPlan, client: ExecutorClient, result: ApplyResult, s
         else:
             connector_id = str(created["id"])
             _ok(result, say, Outcome(entry.api_name, entry.path, "create", True,
-                                     "created", connector_id))
+                                     "created", connector_id, created))
             return connector_id
     # Created by an earlier run that died before recording it: adopt, then converge.
     live = LiveConnector.from_api(existing)
     redo = _converge(entry, live, facts)
     _ok(result, say, Outcome(entry.api_name, entry.path, "adopt", True,
-                             "already created by an earlier run; adopted", live.id))
+                             "already created by an earlier run; adopted", live.id, existing))
     if redo is not None and redo.body:
-        client.patch_connector(live.id, redo.body)
+        now = client.patch_connector(live.id, redo.body)
         _ok(result, say, Outcome(entry.api_name, entry.path, "update", True,
-                                 f"updated {', '.join(sorted(redo.body))}", live.id))
+                                 f"updated {', '.join(sorted(redo.body))}", live.id, now))
     return live.id
 
 
@@ -220,7 +222,7 @@ def _lookup(client: ExecutorClient, api_name: str) -> dict[str, Any] | None:
 def _prune(connector_id: str, api_name: str, client: ExecutorClient, result: ApplyResult,
            say: Log, warn: Log) -> None:
     try:
-        client.patch_connector(connector_id, patch_body({}, (), {"status": INACTIVE}))
+        now = client.patch_connector(connector_id, patch_body({}, (), {"status": INACTIVE}))
     except ExecutorError as exc:
         if isinstance(exc, ExecutorUnreachable):
             result.aborted = str(exc)
@@ -229,7 +231,7 @@ def _prune(connector_id: str, api_name: str, client: ExecutorClient, result: App
         warn(f"  ! {api_name}: could not set Inactive: {exc}")
         return
     _ok(result, say, Outcome(api_name, None, "prune", True, "set Inactive (--prune)",
-                             connector_id))
+                             connector_id, now))
 
 
 def _ok(result: ApplyResult, say: Log, outcome: Outcome) -> None:

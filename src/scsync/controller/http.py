@@ -1,4 +1,5 @@
-"""The controller's HTTP endpoints: the git webhook, health, readiness, metrics and status.
+"""The controller's HTTP endpoints: the git webhook, health, readiness, metrics and status
+(and the web UI's routes, which `server` passes in from `controller/ui`).
 
 The webhook is GitHub's push event, signed with HMAC-SHA256 of the raw body
 (`X-Hub-Signature-256: sha256=<hex>`) under SCSYNC_GIT_WEBHOOK_SECRET.  Without
@@ -17,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,9 +26,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from scsync import __version__
+from scsync.controller.guard import GuardMiddleware
 from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import CONTENT_TYPE
 from scsync.hosting import BodyLimitMiddleware
@@ -43,7 +46,8 @@ def signature_ok(secret: str | None, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
-def build_app(loop: Loop, reconciler: Reconciler) -> Starlette:
+def build_app(loop: Loop, reconciler: Reconciler,
+              ui: Sequence[BaseRoute] = ()) -> Starlette:
     settings = loop.settings
     branch_ref = f"refs/heads/{settings.branch}"
 
@@ -96,14 +100,17 @@ def build_app(loop: Loop, reconciler: Reconciler) -> Starlette:
             "unmanaged": list(snap.unmanaged),
         })
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/hooks/git", hook, methods=["POST"]),
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/metrics", metrics), Route("/status", status),
+        *ui,
     ]
     # The hook is open to anyone before its signature is checked: its body is capped
-    # and read within the request's deadline before any of this code runs.
+    # and read within the request's deadline before any of this code runs.  The guard
+    # comes first: without the UI token (when one is set) nothing else is read.
     return Starlette(routes=routes, middleware=[
+        Middleware(GuardMiddleware, token=settings.ui_token),
         Middleware(BodyLimitMiddleware, max_bytes=MAX_HOOK_BYTES,
                    deadline=settings.request_deadline),
     ])

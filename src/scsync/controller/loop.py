@@ -16,13 +16,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scsync.client import ExecutorClient, ExecutorError
 from scsync.controller import rules
 from scsync.controller.apply import ApplyResult, apply_plan
 from scsync.controller.desired import Desired, DesiredReader
+from scsync.controller.journal import ConnectorDetail, LiveView, PassLog, PassRecord
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.pipeline import git_renames, plan_against_live
 from scsync.controller.plan import Action, Plan, drift_findings
@@ -30,7 +32,7 @@ from scsync.controller.settings import ControllerSettings, redact_url
 from scsync.controller.state import LAST_APPLIED, LAST_SEEN, State
 from scsync.errors import GitError
 from scsync.findings import Severity
-from scsync.gitsource import Repository, fetch_branch, open_mirror
+from scsync.gitsource import CommitInfo, Repository, fetch_branch, open_mirror
 
 log = logging.getLogger("scsync.controller")
 
@@ -52,6 +54,12 @@ class Snapshot:
     connectors: tuple[dict[str, Any], ...] = ()
     unmanaged: tuple[dict[str, Any], ...] = ()
     passes: int = 0
+    # What the web UI shows besides (controller/journal.py):
+    details: Mapping[str, ConnectorDetail] = field(default_factory=dict)
+    """api_name -> the managed connector as the last pass planned it."""
+    live: LiveView = field(default_factory=LiveView)
+    commits: Mapping[str, CommitInfo] = field(default_factory=dict)
+    """The last seen and last applied commits' subjects, authors and dates."""
 
     @property
     def ready(self) -> bool:
@@ -74,6 +82,8 @@ class Reconciler:
         self._kind = settings.executor_kind
         self._lock = threading.Lock()
         self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED))
+        self.passes = PassLog()
+        self._outcome = PassRecord(0, 0.0, 0.0, ok=False)  # what the pass did, for `passes`
 
     @property
     def snapshot(self) -> Snapshot:
@@ -95,6 +105,7 @@ class Reconciler:
         """One pass; True when it succeeded.  Never raises."""
         started = time.monotonic()
         passes = self.snapshot.passes + 1
+        self._outcome = PassRecord(passes, time.time(), 0.0, ok=False)
         try:
             self._pass()
         except (ExecutorError, GitError) as exc:
@@ -109,6 +120,7 @@ class Reconciler:
         self.metrics.duration.observe(time.monotonic() - started)
         self.metrics.last_success.set(now)
         self._publish(last_pass_at=now, last_success_at=now, last_error=None, passes=passes)
+        self._record(started, None)
         return True
 
     def _failed(self, kind: str, message: str, started: float, passes: int) -> bool:
@@ -117,7 +129,12 @@ class Reconciler:
         self.metrics.errors.labels(kind).inc()
         self.metrics.duration.observe(time.monotonic() - started)
         self._publish(last_pass_at=time.time(), last_error=message, passes=passes)
+        self._record(started, message)
         return False
+
+    def _record(self, started: float, error: str | None) -> None:
+        self.passes.add(replace(self._outcome, duration=time.monotonic() - started,
+                                ok=error is None, error=error))
 
     def _mirror(self) -> Repository:
         if self._repo is None:
@@ -132,6 +149,7 @@ class Reconciler:
         good = self._good
         if good is None:
             return  # no valid commit yet: nothing is in force
+        self._outcome = replace(self._outcome, commit=good.source)
         applied_before = self.state.get(LAST_APPLIED)
         records = self.state.records()
         plan = plan_against_live(
@@ -151,6 +169,10 @@ class Reconciler:
             for item in plan.unmanaged:  # set back by hand after a prune: drift too
                 item.prune = False
         self._log_findings(plan)
+        if plan.has_changes and applied_before != good.source:
+            # A new commit's changes show as such while they are written (a retried
+            # failure of the same commit stays an Error rather than flicker).
+            self._statuses(plan, ApplyResult(), leave, applying=True)
         result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info,
                             leave=leave, log_failure=log.error, records=records)
         self.metrics.applied.inc(result.writes)
@@ -158,12 +180,22 @@ class Reconciler:
             self.metrics.errors.labels("apply").inc(len(result.failed))
         if result.aborted:
             self._statuses(plan, result, leave)
+            self._tally(plan, result)
             raise ExecutorError(None, result.aborted)
         if applied_before != good.source:
             self.state.put(LAST_APPLIED, good.source)
             log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
                      result.summary())
         self._statuses(plan, result, leave)
+        self._tally(plan, result)
+
+    def _tally(self, plan: Plan, result: ApplyResult) -> None:
+        self._outcome = replace(
+            self._outcome,
+            applied=tuple(o.api_name for o in result.outcomes if o.ok and o.action != "adopt"),
+            refused=tuple(c.api_name for c in plan.connectors if c.action is Action.REFUSED),
+            failed=tuple(c.api_name for c in plan.connectors if c.action is Action.ERROR)
+            + tuple(o.api_name for o in result.failed))
 
     def _log_findings(self, plan: Plan) -> None:
         """What plan and apply show a user, the controller's log shows its operator."""
@@ -181,7 +213,8 @@ class Reconciler:
         self.state.put(LAST_SEEN, head)
         if desired.valid:
             self._good, self._invalid = desired, None
-            self._publish(last_seen_commit=head, invalid_commit=None)
+            self._publish(last_seen_commit=head, invalid_commit=None,
+                          commits=self._commits(repo, head, head))
             return
         errors = [f"{f.location()}: {f.rule}: {f.message}" for f in desired.errors]
         self._invalid = {"commit": head, "errors": errors}
@@ -190,7 +223,18 @@ class Reconciler:
                   "commit stays in force:\n  %s", head[:12], "\n  ".join(errors))
         if self._good is None:
             self._good = self._last_good(repo)
-        self._publish(last_seen_commit=head, invalid_commit=self._invalid)
+        self._publish(last_seen_commit=head, invalid_commit=self._invalid,
+                      commits=self._commits(repo, head, self._good.source if self._good else None))
+
+    @staticmethod
+    def _commits(repo: Repository, *shas: str | None) -> dict[str, CommitInfo]:
+        out = {}
+        for sha in dict.fromkeys(s for s in shas if s):
+            try:
+                out[sha] = repo.commit_info(sha)
+            except GitError:
+                continue  # only shown: a commit git cannot describe is shown by its id
+        return out
 
     def _last_good(self, repo: Repository) -> Desired | None:
         """After a restart on a broken head: the commit last applied stays in force."""
@@ -204,9 +248,10 @@ class Reconciler:
         return desired if desired.valid else None
 
     def _statuses(self, plan: Plan, result: ApplyResult,
-                  left: frozenset[str] = frozenset()) -> None:
+                  left: frozenset[str] = frozenset(), *, applying: bool = False) -> None:
         failed = {o.path: o.detail for o in result.failed}
-        rows = []
+        made = {o.path: o.connector_id for o in result.outcomes if o.ok and o.connector_id}
+        rows, details = [], {}
         for entry in sorted(plan.connectors, key=lambda c: c.path):
             sync, reason = SYNCED, ""
             if entry.action is Action.REFUSED:
@@ -215,11 +260,12 @@ class Reconciler:
                 sync, reason = ERROR, entry.reason
             elif entry.path in failed:
                 sync, reason = ERROR, failed[entry.path]
-            elif entry.writes and (entry.path in left or result.aborted):
+            elif entry.writes and (entry.path in left or result.aborted or applying):
                 fields = ", ".join(i.dotted for i in entry.changes)
                 sync = OUT_OF_SYNC
                 reason = (f"live differs in {fields} (--drift warn leaves it)"
-                          if entry.path in left else f"not applied: {fields}")
+                          if entry.path in left else f"applying: {fields}" if applying
+                          else f"not applied: {fields}")
             elif entry.blocked:
                 sync = OUT_OF_SYNC
                 reason = "; ".join(f.message for f in entry.findings
@@ -231,13 +277,23 @@ class Reconciler:
             notes = [f.message for f in entry.findings
                      if f.severity is Severity.WARNING and f.message not in reason]
             reason = "; ".join(filter(None, (reason, *notes)))
+            connector_id = entry.connector_id or made.get(entry.path)  # created just now
             rows.append({"path": entry.path, "api_name": entry.api_name,
-                         "connector_id": entry.connector_id, "sync": sync, "reason": reason})
+                         "connector_id": connector_id, "sync": sync, "reason": reason})
+            details[entry.api_name] = ConnectorDetail(
+                entry.path, entry.api_name, entry.desired.name, sync, reason, plan.source,
+                connector_id, entry.desired.settings(), tuple(entry.findings))
         for sync in (SYNCED, OUT_OF_SYNC, REFUSED, ERROR):
             self.metrics.connectors.labels(sync).set(sum(1 for r in rows if r["sync"] == sync))
         unmanaged = tuple({"api_name": u.api_name, "connector_id": u.connector_id,
                            "status": u.status, "pruned": u.prune} for u in plan.unmanaged)
-        self._publish(connectors=tuple(rows), unmanaged=unmanaged,
+        facts = plan.facts
+        known = {c.id: c.raw for c in plan.live}  # read before the writes, which answer anew
+        known.update((o.connector_id, o.live) for o in result.outcomes
+                     if o.ok and o.connector_id and o.live is not None)
+        live = LiveView(known, time.time(), facts.object_names if facts else {},
+                        plan.executor_kind)
+        self._publish(connectors=tuple(rows), unmanaged=unmanaged, details=details, live=live,
                       last_applied_commit=self.state.get(LAST_APPLIED))
 
 

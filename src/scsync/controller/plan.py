@@ -109,6 +109,8 @@ class Plan:
     executor_kind: str | None = None  # "embedded" or "kizen"; None: not asked (invalid)
     #: what the plan knew of the executor, so apply re-plans an adopted create alike
     facts: ExecutorFacts | None = field(default=None, repr=False)
+    #: the live connectors the plan was made against (the web UI shows them)
+    live: list[LiveConnector] = field(default_factory=list, repr=False)
 
     @property
     def valid(self) -> bool:
@@ -169,7 +171,7 @@ def make_plan(
     plan = Plan(desired.source, executor, desired, prune=prune, facts=facts)
     if not desired.valid:
         return plan
-    plan.executor_kind = facts.kind
+    plan.executor_kind, plan.live = facts.kind, live
     pairing = _pair(desired, live, records, renames or {})
     by_api = {c.api_name: c for c in live}
     for path, connector in desired.connectors.items():

@@ -12,12 +12,15 @@ from types import FrameType
 
 import uvicorn
 
-from scsync.client import Credentials, ExecutorClient
+from scsync.client import Credentials, ExecutorClient, RetryPolicy
 from scsync.controller.http import build_app
 from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import ControllerMetrics
-from scsync.controller.settings import ControllerSettings
+from scsync.controller.settings import ControllerSettings, require_ui_token
 from scsync.controller.state import State
+from scsync.controller.ui.routes import ui_routes
+from scsync.controller.ui.source import ExecutorReader
+from scsync.controller.ui.views import Context
 from scsync.errors import UsageError
 from scsync.hosting import HostingConfig, prepare_data_dir
 
@@ -38,7 +41,9 @@ def serve(settings: ControllerSettings,
           on_started: Callable[[ControllerSettings], None] | None = None) -> int:
     """Run until SIGINT or SIGTERM; 0 after a clean stop."""
     # The address first: a controller that cannot serve its endpoints must not
-    # reconcile (write to the executor) before it finds out.
+    # reconcile (write to the executor) before it finds out.  Nor one that would
+    # show them to anyone who reaches a public address.
+    require_ui_token(settings)
     sock = listen_socket(settings.listen_host, settings.listen_port)
     try:
         return _serve(settings, sock, on_started)
@@ -74,7 +79,13 @@ def _serve(settings: ControllerSettings, sock: socket.socket,
                            timeout=settings.request_timeout) as client:
         reconciler = Reconciler(settings, state, client, ControllerMetrics())
         loop = Loop(reconciler, settings)
-        config = HostingConfig(build_app(loop, reconciler), host=settings.listen_host,
+        # The UI reads with clients of its own, once each (a page must not wait on
+        # retries): the loop's client stays the loop's.
+        reader = ExecutorReader(lambda: ExecutorClient(
+            settings.executor_url, credentials, timeout=min(settings.request_timeout, 5.0),
+            retry=RetryPolicy(attempts=1)))
+        ui = ui_routes(Context(reconciler, settings, reader))
+        config = HostingConfig(build_app(loop, reconciler, ui), host=settings.listen_host,
                                port=settings.listen_port, log_level="warning",
                                access_log=False, lifespan="off",
                                request_deadline=settings.request_deadline)
@@ -91,8 +102,10 @@ def _serve(settings: ControllerSettings, sock: socket.socket,
             if on_started is not None:
                 on_started(settings)
             # The bound port, not the asked one: --listen HOST:0 picks a free port.
-            log.info("endpoints on http://%s:%d (/status /healthz /readyz /metrics "
-                     "/hooks/git)", settings.listen_host, sock.getsockname()[1])
+            where = f"http://{_host(settings.listen_host)}:{sock.getsockname()[1]}"
+            log.info("endpoints on %s (the web UI at /, /status /healthz /readyz /metrics "
+                     "/hooks/git)%s", where, "" if not settings.ui_token else
+                     "; the UI and /status ask for the UI token")
             server.run(sockets=[sock])
         except (KeyboardInterrupt, Terminated):
             pass
@@ -100,8 +113,13 @@ def _serve(settings: ControllerSettings, sock: socket.socket,
             signal.signal(signal.SIGTERM, previous)
             loop.stop()
             reconciler.close()
+            reader.close()
     log.info("controller stopped")
     return 0
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 class Terminated(Exception):

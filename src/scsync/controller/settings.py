@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -11,13 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scsync.checks.settings import API_NAME
-from scsync.errors import UsageError
+from scsync.errors import ConfigError, UsageError
 from scsync.hosting import DATA_DIR, DEFAULT_DEADLINE, deadline_from_env
 from scsync.manifest.discover import DEFAULT_FOLDER
 
 DriftMode = Literal["fix", "warn"]
 DEFAULT_DATA_DIR = DATA_DIR
 WEBHOOK_SECRET_ENV = "SCSYNC_GIT_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+UI_TOKEN_ENV = "SCSYNC_UI_TOKEN"  # noqa: S105 - a variable name
+UI_TOKEN_FILE_ENV = "SCSYNC_UI_TOKEN_FILE"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,9 @@ class ControllerSettings:
     request_deadline: float = DEFAULT_DEADLINE
     """Seconds a client of the endpoints has to send a whole request, headers and body;
     from SCSYNC_HTTP_DEADLINE."""
+    ui_token: str | None = field(default=None, repr=False)
+    """The bearer token the web UI and /status ask of every client: required when the
+    endpoints listen beyond loopback; from SCSYNC_UI_TOKEN or SCSYNC_UI_TOKEN_FILE only."""
 
     @property
     def state_path(self) -> Path:
@@ -73,6 +79,11 @@ class ControllerSettings:
     def retry_delay_max(self) -> float:
         return min(self.backoff_max, max(self.interval, self.backoff_initial))
 
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the endpoints."""
+        return is_loopback(self.listen_host)
+
 
 def with_environment(settings: ControllerSettings,
                      environ: Mapping[str, str] | None = None) -> ControllerSettings:
@@ -82,12 +93,49 @@ def with_environment(settings: ControllerSettings,
     a setting added to the environment reaches both (`up` once missed the deadline).
     """
     return replace(settings, webhook_secret=secret_from_env(environ),
-                   request_deadline=deadline_from_env(environ))
+                   request_deadline=deadline_from_env(environ),
+                   ui_token=ui_token_from_env(environ))
 
 
 def secret_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     return env.get(WEBHOOK_SECRET_ENV) or None
+
+
+def ui_token_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """SCSYNC_UI_TOKEN, else the content of the file SCSYNC_UI_TOKEN_FILE names, else None."""
+    env = os.environ if environ is None else environ
+    if token := env.get(UI_TOKEN_ENV, "").strip():
+        return token
+    if token_file := env.get(UI_TOKEN_FILE_ENV):
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{UI_TOKEN_FILE_ENV} cannot be read: {exc.strerror}") from exc
+        if not token:
+            raise ConfigError(f"{UI_TOKEN_FILE_ENV} is empty")
+        return token
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """A loopback address (127.0.0.0/8, ::1) or `localhost`; a name is taken as reachable."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_ui_token(settings: ControllerSettings) -> None:
+    """Beyond loopback, the status and the UI are never open to anyone who reaches the port."""
+    if not settings.loopback and not settings.ui_token:
+        raise ConfigError(
+            f"--listen {settings.listen_host}: the web UI and /status would be open to "
+            f"anyone who reaches it; set {UI_TOKEN_ENV} (or {UI_TOKEN_FILE_ENV}, a file "
+            "holding it), which every client then sends as 'Authorization: Bearer TOKEN', "
+            "or listen on a loopback address such as 127.0.0.1")
 
 
 def check_port(port: int, option: str, *, any_port: bool = False) -> int:

@@ -73,15 +73,17 @@ def up(options: UpOptions, out: TextIO) -> int:
         settings = options.settings(branch)
 
         def banner(_settings: ControllerSettings) -> None:
-            status = f"http://127.0.0.1:{options.listen_port}/status"
+            ui = f"http://127.0.0.1:{options.listen_port}/"
+            status = f"{ui}status"
             example = first or "API_NAME"
             out.write(
                 "scsync is up\n"
+                f"  web UI      {ui}  (every connector's sync state and executions, live)\n"
                 f"  executor    {executor_url}  (log .scsync/executor.log, "
                 "key .scsync/api-key)\n"
                 f"  controller  {status}  (reconciling {options.folder}/ of branch {branch} "
                 f"every {options.interval:g}s)\n"
-                f"  commit a change to {options.folder}/ and it is applied; see it in {status}\n"
+                f"  commit a change to {options.folder}/ and it is applied; see it in {ui}\n"
                 f"  trigger a run:   scsync run {example} --wait\n"
                 f"  list its runs:   scsync executions {example}\n"
                 "  Ctrl-C stops both.\n")
