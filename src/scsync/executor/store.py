@@ -1,7 +1,8 @@
 """The SQLite store: connection, migrations, and the queries on connectors and executions.
 
-The schema is in schema.py and the outbox's queries in store_outbox.py, a mixin
-of `Store`: all SQL lives in these three modules.
+The schema is in schema.py; the outbox's queries (store_outbox.py) and admission's
+(store_admission.py) are mixins of `Store`, and the slot timer has its own connection
+(store_schedule.py): all SQL lives in these modules.
 
 The connection lives on the event-loop thread and is used by nobody else.  Each
 state change is one `BEGIN IMMEDIATE` transaction with no `await` inside it, so
@@ -18,30 +19,27 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scsync import cadence
 from scsync.errors import ScsyncError
-from scsync.executor.domain import EXECUTABLE
 from scsync.executor.records import (
     Connector,
     ConnectorSettings,
     Ending,
     Execution,
-    JobProcess,
     Notification,
     Row,
     StoredFile,
 )
 from scsync.executor.schema import MIGRATIONS
+from scsync.executor.store_admission import AdmissionQueries
 from scsync.executor.store_outbox import OutboxQueries
 from scsync.executor.store_outbox import now_iso as now_iso
-from scsync.executor.store_schedule import ScheduleStore, schedule_start
+from scsync.executor.store_schedule import ScheduleStore, schedule_change, schedule_start
 from scsync.hosting import prepare_data_dir, transaction
 
 
@@ -61,7 +59,7 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class Store(OutboxQueries):
+class Store(OutboxQueries, AdmissionQueries):
     def __init__(self, path: Path) -> None:
         prepare_data_dir(path.parent)
         self._lock = _exclusive_lock(path)
@@ -182,7 +180,7 @@ class Store(OutboxQueries):
             try:
                 with self.transaction() as db:
                     if "cadence" in values or "connector_type" in values:
-                        values |= _schedule_change(db, connector_id, changes)
+                        values |= schedule_change(db, connector_id, changes)
                     assignments = ", ".join(f"{name} = ?" for name in values)
                     db.execute(
                         f"UPDATE connectors SET {assignments}, updated = ? WHERE id = ?",  # noqa: S608
@@ -257,54 +255,6 @@ class Store(OutboxQueries):
         ).fetchone()["n"]
         return n
 
-    def admit(self, spawn: Callable[[Execution], JobProcess | None], budget: int,
-              connector_id: str | None = None) -> list[Execution]:
-        """Mark as running the queued executions free slots allow, oldest first, up to `budget`.
-
-        `spawn` starts each one's job inside this transaction, so the job's process
-        is recorded with the admission: a crash can never leave a running execution
-        whose job a restart cannot find.  It must not raise.  Connectors take
-        turns earliest deadline first; the budget bounds how long one call
-        holds the event loop (each spawn is a fork and exec), and the caller calls
-        again while it is used up.  With `connector_id`, only that connector's
-        queue is looked at: after one of its jobs ends, no other slot has freed.
-        """
-        started: list[Execution] = []
-        now = now_iso()
-        with self.transaction() as db:
-            # Live runs need an executable status; dry runs (as on Kizen) only a slot.
-            if connector_id is None:
-                candidates = db.execute(_ALL_CANDIDATES, (_EXECUTABLE,)).fetchall()
-            else:
-                candidates = db.execute(_ONE_CANDIDATE, (_EXECUTABLE, connector_id)).fetchall()
-            for candidate in candidates:
-                room = min(candidate["free"], budget - len(started))
-                if room <= 0:
-                    continue
-                rows = db.execute(
-                    "SELECT * FROM executions WHERE connector_id = ? AND status = 'queued'"
-                    " AND (? OR is_dry_run = 1) ORDER BY seq LIMIT ?",
-                    (candidate["id"], candidate["live"], room),
-                ).fetchall()
-                for row in rows:
-                    db.execute(
-                        "UPDATE executions SET status = 'running', started_at = ?, reason = NULL"
-                        " WHERE id = ?", (now, row["id"]),
-                    )
-                    execution = replace(Execution.from_row(row), status="running",
-                                        started_at=now, reason=None)
-                    started.append(execution)
-                    if (process := spawn(execution)) is not None:
-                        db.execute(
-                            "UPDATE executions SET pid = ?, pid_start_time = ?, pgid = ?"
-                            " WHERE id = ?",
-                            (process.pid, process.start_time, process.pgid, row["id"]),
-                        )
-                if rows:
-                    db.execute("UPDATE connectors SET last_used_at = ? WHERE id = ?",
-                               (now, candidate["id"]))
-        return started
-
     def cancel(self, execution_id: str, ending: Ending,
                notifications: Sequence[Notification]) -> bool:
         """End a queued execution; False when it is no longer queued."""
@@ -363,19 +313,6 @@ class Store(OutboxQueries):
         return {r["status"]: r["n"] for r in rows}
 
 
-def _schedule_change(db: sqlite3.Connection, connector_id: str,
-                     changes: ConnectorSettings) -> Row:
-    """A new schedule starts from the next boundary, so no slot of the old one fires after."""
-    old = db.execute("SELECT connector_type, cadence FROM connectors WHERE id = ?",
-                     (connector_id,)).fetchone()
-    kind = changes.get("connector_type", old["connector_type"])
-    seconds = changes.get("cadence", old["cadence"])
-    if cadence.schedule_of(kind, seconds) == cadence.schedule_of(old["connector_type"],
-                                                                 old["cadence"]):
-        return {}
-    return {"schedule_cursor": schedule_start(kind, seconds, time.time())}
-
-
 def _exclusive_lock(path: Path) -> Any:
     """One executor per database: two schedulers on one file would break the limits."""
     handle = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - held until close()
@@ -386,24 +323,6 @@ def _exclusive_lock(path: Path) -> Any:
         raise StoreError(f"another executor is already serving {path}") from exc
     os.set_inheritable(handle.fileno(), False)
     return handle
-
-
-_EXECUTABLE = json.dumps(sorted(EXECUTABLE))
-_CANDIDATE = (
-    "SELECT c.id, c.status IN (SELECT value FROM json_each(?)) AS live,"
-    " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
-    "  WHERE r.connector_id = c.id AND r.status = 'running') AS free FROM connectors c")
-_ONE_CANDIDATE = _CANDIDATE + " WHERE c.id = ?"
-# Connectors with queued executions, earliest deadline first: the deadline of the next
-# one to start (FIFO), in epoch seconds; a manual one's is when it was triggered, a
-# scheduled one's its connector's next slot (after which that slot would be skipped).
-_ALL_CANDIDATES = _CANDIDATE + (  # noqa: S608 - constants only, no value from a request
-    " WHERE c.id IN (SELECT connector_id FROM executions WHERE status = 'queued')"
-    " ORDER BY (SELECT CASE WHEN q.scheduled_for IS NULL"
-    "   THEN julianday(q.created) * 86400.0 - 210866760000.0"
-    "   ELSE q.scheduled_for + coalesce(c.cadence, 0) END"
-    "  FROM executions q WHERE q.connector_id = c.id AND q.status = 'queued'"
-    "  ORDER BY q.seq LIMIT 1)")
 
 
 def _connect(path: Path) -> sqlite3.Connection:

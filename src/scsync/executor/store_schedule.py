@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from scsync import cadence
-from scsync.executor.records import Row, SlotOutcome
+from scsync.executor.records import ConnectorSettings, Row, SlotOutcome
 from scsync.executor.store_outbox import now_iso
 from scsync.hosting import transaction
 
@@ -138,3 +139,16 @@ def _decide(db: sqlite3.Connection, row: Row, now: float, created: str, *,
         (execution_id, connector_id, SCHEDULER, created, slot),
     )
     return SlotOutcome(connector_id, slot + every, slot, execution_id, missed=missed)
+
+
+def schedule_change(db: sqlite3.Connection, connector_id: str,
+                     changes: ConnectorSettings) -> Row:
+    """A new schedule starts from the next boundary, so no slot of the old one fires after."""
+    old = db.execute("SELECT connector_type, cadence FROM connectors WHERE id = ?",
+                     (connector_id,)).fetchone()
+    kind = changes.get("connector_type", old["connector_type"])
+    seconds = changes.get("cadence", old["cadence"])
+    if cadence.schedule_of(kind, seconds) == cadence.schedule_of(old["connector_type"],
+                                                                 old["cadence"]):
+        return {}
+    return {"schedule_cursor": schedule_start(kind, seconds, time.time())}
