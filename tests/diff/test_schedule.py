@@ -16,6 +16,7 @@ import pytest
 
 from conftest import RunCli
 from scsync.findings import Severity
+from scsync.review.result import ReviewResult
 from specs import check_output, check_sarif
 
 from .conftest import HUBSPOT, LEADS, Repo
@@ -43,17 +44,21 @@ FIRES: list[tuple[str, dict[str, Any], dict[str, Any], str, Severity, int, str]]
 ]
 
 
+def _reviewed(repo: Repo, base: dict[str, Any], head: dict[str, Any]) -> ReviewResult:
+    """The review of HubSpot's manifest with `base`'s fields, then `head`'s, as two commits."""
+    for fields, message in ((base, "base"), (head, "head")):
+        repo.hubspot(**fields)
+        repo.commit(message)
+    return repo.review()
+
+
 @pytest.mark.parametrize(("base", "head", "rule", "severity", "line", "message"),
                          [row[1:] for row in FIRES], ids=[row[0] for row in FIRES])
 def test_a_schedule_change_warns_with_the_runs_a_day(
     repo: Repo, base: dict[str, Any], head: dict[str, Any], rule: str, severity: Severity,
     line: int, message: str,
 ) -> None:
-    repo.hubspot(**base)
-    repo.commit("base")
-    repo.hubspot(**head)
-    repo.commit("head")
-    result = repo.review()
+    result = _reviewed(repo, base, head)
     f = only(result, rule)
     assert (f.severity, f.path, f.line, f.pointer, f.message) == (
         severity, HUBSPOT, line, "/cadence", message)
@@ -89,11 +94,7 @@ QUIET: list[tuple[str, dict[str, Any], dict[str, Any], str | None]] = [
 def test_no_schedule_warning_when_nothing_runs_more_often(
     repo: Repo, base: dict[str, Any], head: dict[str, Any], notice: str | None,
 ) -> None:
-    repo.hubspot(**base)
-    repo.commit("base")
-    repo.hubspot(**head)
-    repo.commit("head")
-    result = repo.review()
+    result = _reviewed(repo, base, head)
     assert {f.rule for f in result.findings} & SCHEDULE_RULES == set()
     on_cadence = [(f.rule, f.severity, f.message) for f in result.findings
                   if f.pointer == "/cadence"]

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from scsync.client import ExecutorClient
+from scsync.executor.records import ConnectorSettings
 from scsync.executor.store import Store
 from scsync.executor.store_schedule import ScheduleStore
 
@@ -207,17 +208,21 @@ def test_metrics_count_fired_slots_and_their_lateness(start_executor: ExecutorFa
 START = 1_800_000_000.0
 
 
+def _scheduled_settings(api_name: str, cadence: int) -> ConnectorSettings:
+    """A create of an operational schedule connector with no job, limit 1."""
+    return {"api_name": api_name, "name": api_name, "description": "",
+            "status": "operational", "max_concurrent_executions": 1, "create_only": False,
+            "additional_notification_email": None, "additional_error_notification_email": None,
+            "execution_ended_webhook_url": None, "job": None, "connector_type": "schedule",
+            "cadence": cadence, "custom_object": None, "activity_object": None,
+            "sql_version": None}
+
+
 @pytest.fixture
 def clocked(tmp_path: Path) -> Iterator[tuple[Store, ScheduleStore, str]]:
     """A schedule of 10 s whose cursor sits at START, as if created then."""
     store = Store(tmp_path / "executor.db")
-    connector = store.create_connector({
-        "api_name": "clocked", "name": "Clocked", "description": "", "status": "operational",
-        "max_concurrent_executions": 1, "create_only": False,
-        "additional_notification_email": None, "additional_error_notification_email": None,
-        "execution_ended_webhook_url": None, "job": None, "connector_type": "schedule",
-        "cadence": 10, "custom_object": None, "activity_object": None, "sql_version": None,
-    })
+    connector = store.create_connector(_scheduled_settings("clocked", 10))
     with store.transaction() as db:
         db.execute("UPDATE connectors SET schedule_cursor = ? WHERE id = ?",
                    (int(START), connector.id))
@@ -287,13 +292,7 @@ def test_a_burst_starts_the_connector_whose_next_slot_comes_soonest_first(
     try:
         ids = {}
         for name, every in (("ten_seconds", 10), ("every_second", 1)):
-            ids[name] = store.create_connector({
-                "api_name": name, "name": name, "description": "", "status": "operational",
-                "max_concurrent_executions": 1, "create_only": False,
-                "additional_notification_email": None,
-                "additional_error_notification_email": None,
-                "execution_ended_webhook_url": None, "job": None,
-                "connector_type": "schedule", "cadence": every}).id
+            ids[name] = store.create_connector(_scheduled_settings(name, every)).id
         with store.transaction() as db:
             db.execute("UPDATE connectors SET schedule_cursor = ?", (int(START) - 10,))
         # The ten-second one is queued first, so it is the older of the two.

@@ -45,15 +45,20 @@ def trigger(client: ExecutorClient, api_name: str, out: TextIO, *, dry_run: bool
     return 0 if execution["status"] == "success" else 1
 
 
+def counts_text(counts: dict[str, Any] | None) -> str:
+    """`created 3, updated 2, skipped 1, failed 0`: the four counts first, any others after."""
+    counts = counts or {}
+    first = [k for k in ("created", "updated", "skipped", "failed") if k in counts]
+    keys = first + sorted(k for k in counts if k not in first)
+    return ", ".join(f"{k} {counts[k]}" for k in keys)
+
+
 def describe(execution: dict[str, Any]) -> str:
-    counts = execution.get("record_counts") or {}
-    parts = [f"{k} {counts[k]}" for k in ("created", "updated", "skipped", "failed")
-             if k in counts]
     text = f"{execution['status']}"
     if execution.get("exit_code") is not None:
         text += f" (exit {execution['exit_code']})"
-    if parts:
-        text += ": records " + ", ".join(parts)
+    if counts := counts_text(execution.get("record_counts")):
+        text += ": records " + counts
     if execution.get("reason") and execution["status"] != "success":
         text += f"; {execution['reason']}"
     if execution.get("report_url"):

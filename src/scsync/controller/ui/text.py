@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from scsync.controller.runs import counts_text
+
 Cell = dict[str, Any]
 NONE = "—"
 
@@ -92,8 +94,4 @@ def value_text(value: Any) -> str:
 
 
 def record_counts(counts: dict[str, Any] | None) -> str:
-    if not counts:
-        return NONE
-    first = [k for k in ("created", "updated", "skipped", "failed") if k in counts]
-    keys = first + sorted(k for k in counts if k not in first)
-    return ", ".join(f"{k} {counts[k]}" for k in keys)
+    return counts_text(counts) or NONE
