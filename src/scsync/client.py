@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -34,6 +34,8 @@ DEFAULT_URL = "http://127.0.0.1:8765"
 KEY_FILE = Path(".scsync") / "api-key"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 METADATA, CUSTOM_OBJECTS = "/api/smart-connectors/metadata", "/api/custom-objects"
+ACTIVITY = "/api/scsync/activity"
+"""The embedded executor's own route (not Kizen's): many connectors' executions at once."""
 #: Manifest setting -> its field on the wire, for the settings Kizen's public material
 #: never shows: assumed to be the embedded executor's names until evidence says otherwise,
 #: so correcting one is a one-line change (docs/controller.md: verified and assumed).
@@ -289,6 +291,19 @@ class ExecutorClient:
         if not isinstance(results, list) or not isinstance(count, int):
             raise BadResponse(200, f"GET {path}: the answer has no 'count' and 'results'")
         return count, results
+
+    def activity(self, connector_ids: Sequence[str]) -> list[dict[str, Any]] | None:
+        """Running and queued counts and the newest execution of each connector, one
+        request (at most 200 ids); None from an executor without the route (Kizen)."""
+        try:
+            answer = self._json("GET", ACTIVITY,
+                                params={"connector_ids": ",".join(connector_ids)})
+        except NotFound:
+            return None
+        results = answer.get("results")
+        if not isinstance(results, list):
+            raise BadResponse(200, f"GET {ACTIVITY}: the answer has no 'results' list")
+        return results
 
     def get_execution(self, ref: str, execution_id: str) -> dict[str, Any]:
         return self._json("GET",

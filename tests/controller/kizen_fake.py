@@ -34,6 +34,9 @@ class FakeKizen:
         self.connectors: dict[str, dict[str, Any]] = {}
         self.healthz = healthz  # set: answers /healthz so (an executor without OpenAPI)
         self.writes: list[tuple[str, str, dict[str, Any]]] = []
+        self.executions: dict[str, list[dict[str, Any]]] = {}
+        """A connector's executions by its id, newest first (none unless a test adds them)."""
+        self.requests: list[tuple[str, str]] = []
         self.choices = CHOICES if choices is None else choices
         self.serve_objects = serve_objects  # False: no /api/custom-objects (404)
         self._lock = Lock()
@@ -102,7 +105,9 @@ class FakeKizen:
             found.update(body)
             return 200, found
         if parts[1:] == ["executions"] and method == "GET":
-            return 200, _page([], query)
+            status = query.get("status", [None])[0]
+            return 200, _page([e for e in self.executions.get(found["id"], [])
+                               if status is None or e["status"] == status], query)
         return 404, {"detail": "Not found."}
 
     def _find(self, ref: str) -> dict[str, Any] | None:
@@ -130,6 +135,7 @@ class FakeKizen:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else {}
                 with fake._lock:
+                    fake.requests.append((self.command, parts.path))
                     status, answer = fake.answer(self.command, parts.path,
                                                  parse_qs(parts.query), body)
                 data = json.dumps(answer).encode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from typing import Any
 
 import requests
 from tests.controller.conftest import (
+    API_KEY,
     REPO_ROOT,
     Clone,
     ControllerFactory,
@@ -26,14 +28,16 @@ from tests.controller.conftest import (
     manifest,
     wait_for,
 )
+from tests.controller.kizen_fake import FakeKizen
 
+from scsync.client import Credentials, ExecutorClient, RetryPolicy
 from scsync.controller.guard import CSP
 from scsync.controller.journal import ConnectorDetail, LiveView, PassLog, PassRecord
 from scsync.controller.loop import Snapshot
 from scsync.controller.settings import ControllerSettings
 from scsync.controller.ui import overview
 from scsync.controller.ui.routes import overview_link, templates
-from scsync.controller.ui.source import Activity
+from scsync.controller.ui.source import Activity, ExecutorReader
 from scsync.controller.ui.views import Context, overview_page
 
 EXAMPLES = ("erp_orders_backfill", "hubspot_contacts", "legacy_billing_export",
@@ -320,7 +324,7 @@ def test_filter_search_refusal_with_its_hint_and_the_report_through_the_controll
     executor.stop()
     down = wait_for(lambda: (p := page(run.url + "/")).row(  # once the kept answers expire
         "connectors", "api_name", "web_leads_intake")["running"].text == "?" and p)
-    assert down.fields["executor-error"].startswith("GET /api/smart-connectors/")
+    assert down.fields["executor-error"].startswith("GET /api/scsync/activity: ")
     assert "did not answer" in page(run.url + "/connectors/web_leads_intake").fields[
         "live-note"]
 
@@ -467,3 +471,57 @@ def test_the_pass_ring_keeps_the_latest_passes_newest_first() -> None:
     for n in range(1, 6):
         ring.add(PassRecord(n, float(n), 0.01, ok=n != 4, error="boom" if n == 4 else None))
     assert [p.number for p in ring.recent()] == [5, 4, 3]
+
+
+def _reader_of(url: str) -> ExecutorReader:
+    return ExecutorReader(lambda: ExecutorClient(url, Credentials(API_KEY),
+                                                 retry=RetryPolicy(attempts=1)), workers=2)
+
+
+def test_the_embedded_executor_answers_a_page_of_rows_in_one_request(
+        executor: Executor, proxy: CountingProxy, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    job = {"command": [sys.executable, "-c", "import os, time\n"
+                       f"while not os.path.exists({str(gate)!r}): time.sleep(0.02)"]}
+    with executor.client() as client:
+        ids = [client.create_connector({"api_name": f"c{i}", "name": f"C {i}", "status":
+                                        "operational", "job": job})["id"] for i in range(3)]
+        runs = [client.start_flow("c0") for _ in range(2)]
+        wait_for(lambda: client.get_execution("c0", runs[0])["status"] == "running", 10)
+    reader = _reader_of(proxy.url)
+    try:
+        found = reader.activity([*ids, str(uuid.uuid4())])
+        assert proxy.calls == [("GET", "/api/scsync/activity")]  # one request for them all
+        busy = found[ids[0]]
+        assert busy is not None and (busy.running, busy.queued) == (1, 1)
+        assert busy.last is not None and busy.last["id"] == runs[1]
+        assert found[ids[1]] == Activity(0, 0, None)
+        assert reader.activity(ids) == {i: found[i] for i in ids}  # kept: no request
+        assert len(proxy.calls) == 1
+    finally:
+        gate.touch()
+        reader.close()
+
+
+def test_on_kizen_the_reader_asks_each_row_after_one_404() -> None:
+    with FakeKizen() as kizen:
+        busy, idle = kizen.add(api_name="busy", name="Busy"), kizen.add(api_name="idle",
+                                                                         name="Idle")
+        kizen.executions[busy["id"]] = [
+            {"id": "e3", "status": "queued"}, {"id": "e2", "status": "running"},
+            {"id": "e1", "status": "success"}]
+        reader = _reader_of(kizen.url)
+        try:
+            found = reader.activity([busy["id"], idle["id"]])
+            assert found[busy["id"]] == Activity(1, 1, {"id": "e3", "status": "queued"})
+            assert found[idle["id"]] == Activity(0, 0, None)
+            asked = [path for _, path in kizen.requests]
+            assert asked.count("/api/scsync/activity") == 1
+            assert asked.count(f"/api/smart-connectors/{busy['id']}/executions") == 3
+            kizen.requests.clear()
+            reader._kept.clear()  # past the ttl: ask again, per row straight away
+            reader.activity([idle["id"]])
+            assert [path for _, path in kizen.requests] == [
+                f"/api/smart-connectors/{idle['id']}/executions"] * 3
+        finally:
+            reader.close()

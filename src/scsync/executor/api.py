@@ -46,6 +46,7 @@ from scsync.executor.records import ConnectorSettings
 from scsync.executor.service import Executor
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.views import (
+    ActivityList,
     ConnectorPage,
     ConnectorView,
     CustomObjectPage,
@@ -56,6 +57,7 @@ from scsync.executor.views import (
     Queue,
     Started,
     StatusFilter,
+    activity_view,
     connector_view,
     custom_object_view,
     execution_view,
@@ -65,6 +67,9 @@ from scsync.hosting import BodyLimitMiddleware
 
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
+ACTIVITY_IDS = 200
+_UUID = "[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+"""Connectors an activity request may name (a page of the controller's overview)."""
 ConnectorRef = Annotated[str, Path(description="The connector's id (a UUID) or its api_name.")]
 # Checked by the service, whose 400 lists the allowed keys (a Literal would be a bare 422);
 # the document lists them as an enum all the same.
@@ -207,6 +212,20 @@ async def metadata(executor: Service) -> dict[str, object]:
 async def metadata_other_methods() -> None:
     """/metadata is read-only: the other methods are a 405, not a connector named so."""
     raise api_errors.method_not_allowed()
+
+
+@routes.get("/api/scsync/activity", response_model=ActivityList, responses=WITH_PARAMS)
+async def activity(
+    executor: Service,
+    connector_ids: Annotated[str, Query(
+        max_length=ACTIVITY_IDS * 37 - 1, pattern=f"^({_UUID}(,{_UUID})*)?$", description=(
+            f"Up to {ACTIVITY_IDS} connector ids (UUIDs with their hyphens), separated by "
+            "commas; unknown ones are left out."))] = "",
+) -> dict[str, Any]:
+    """scsync's own, not Kizen's: running and queued counts and the newest execution of
+    many connectors in one answer (the controller's overview)."""
+    ids = connector_ids.split(",") if connector_ids else []
+    return {"results": [activity_view(executor, a) for a in executor.activity(ids)]}
 
 
 @routes.get("/api/custom-objects", response_model=CustomObjectPage, responses=WITH_PARAMS)

@@ -148,6 +148,16 @@ class Execution:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """A connector's executions at a glance: how many run and wait, and the newest."""
+
+    connector: Connector
+    running: int
+    queued: int
+    last: Execution | None
+
+
+@dataclass(frozen=True, slots=True)
 class SlotOutcome:
     """What one connector's due slot came to, as the store decided it."""
 

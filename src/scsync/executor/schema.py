@@ -105,4 +105,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE connectors ADD COLUMN schedule_skipped INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE connectors ADD COLUMN schedule_missed INTEGER NOT NULL DEFAULT 0
     """,
+    # A connector's newest execution without walking its queue index by status (the
+    # default order of its executions, and the controller's overview of many at once).
+    """
+    CREATE INDEX executions_newest ON executions (connector_id, seq)
+    """,
 )

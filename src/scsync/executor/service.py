@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from scsync.executor import dialect, domain
 from scsync.executor.admission import Scheduler
@@ -17,7 +18,7 @@ from scsync.executor.domain import BadRequest, Conflict, NotFound
 from scsync.executor.metrics import ExecutorMetrics
 from scsync.executor.models import is_single_email
 from scsync.executor.outbox import DeliveryWorker
-from scsync.executor.records import Connector, ConnectorSettings, Execution, StoredFile
+from scsync.executor.records import Activity, Connector, ConnectorSettings, Execution, StoredFile
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import ApiNameTaken, Store
 from scsync.executor.timer import SlotTimer
@@ -104,6 +105,10 @@ class Executor:
             connector.id, status=status, offset=offset, limit=limit,
             order=_order(ordering, dialect.EXECUTION_ORDERING) or ("seq", True),
             include_dry_run=include_dry_run)
+
+    def activity(self, connector_ids: Sequence[str]) -> list[Activity]:
+        """Each known connector's running and queued counts and newest execution."""
+        return list(self.store.activity(connector_ids).values())
 
     def metadata(self) -> dict[str, object]:
         """What Kizen's /metadata tells a client before it creates a connector."""

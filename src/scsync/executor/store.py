@@ -21,12 +21,14 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scsync.errors import ScsyncError
 from scsync.executor.records import (
+    Activity,
     Connector,
     ConnectorSettings,
     Ending,
@@ -254,6 +256,33 @@ class Store(OutboxQueries, AdmissionQueries):
             (connector_id,),
         ).fetchone()["n"]
         return n
+
+    def activity(self, connector_ids: Sequence[str]) -> dict[str, Activity]:
+        """Running and queued counts and the newest execution of each connector given, in
+        two queries on the index; a connector without executions has none, an unknown id
+        is left out."""
+        ids = [c for i in connector_ids if (c := _canonical_uuid(i)) is not None]
+        if not ids:
+            return {}
+        given = (json.dumps(ids),)  # one parameter: a JSON array, read by json_each
+        out = {row["id"]: Activity(Connector.from_row(row), 0, 0, None)
+               for row in self._db.execute(
+                   "SELECT * FROM connectors WHERE id IN (SELECT value FROM json_each(?))",
+                   given)}
+        counts = ("SELECT connector_id, status, count(*) AS n FROM executions"
+                  " WHERE status IN ('running', 'queued')"
+                  " AND connector_id IN (SELECT value FROM json_each(?))"
+                  " GROUP BY connector_id, status")
+        newest = ("SELECT * FROM executions WHERE seq IN (SELECT (SELECT max(seq)"
+                  " FROM executions WHERE connector_id = c.id) FROM connectors c"
+                  " WHERE c.id IN (SELECT value FROM json_each(?)))")
+        for row in self._db.execute(counts, given):
+            kept = out[row["connector_id"]]
+            out[row["connector_id"]] = replace(kept, **{row["status"]: row["n"]})
+        for row in self._db.execute(newest, given):
+            kept = out[row["connector_id"]]
+            out[row["connector_id"]] = replace(kept, last=Execution.from_row(row))
+        return out
 
     def cancel(self, execution_id: str, ending: Ending,
                notifications: Sequence[Notification]) -> bool:

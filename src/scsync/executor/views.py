@@ -18,7 +18,7 @@ from scsync import cadence
 from scsync.executor.dialect import CustomObject
 from scsync.executor.domain import next_run, waiting_reason
 from scsync.executor.models import ConnectorType, SqlVersion, Status
-from scsync.executor.records import Connector, Execution
+from scsync.executor.records import Activity, Connector, Execution
 from scsync.executor.service import Executor
 
 ExecutionStatus = Literal["queued", "running", "success", "partial_success", "error", "cancelled"]
@@ -138,6 +138,18 @@ class ExecutionPage(BaseModel):
     next: str | None
     previous: str | None
     results: list[ExecutionView]
+
+
+class ActivityView(BaseModel):
+    connector_id: Uuid
+    running: int
+    queued: int
+    last_execution: ExecutionView | None
+    """The connector's newest execution; null when it has none."""
+
+
+class ActivityList(BaseModel):
+    results: list[ActivityView]
 
 
 # A [value, label] pair, as Django's choices are serialised; published without tuple
@@ -265,6 +277,14 @@ def execution_view(executor: Executor, execution: Execution, connector: Connecto
     if detail:
         view["notifications"] = executor.store.notifications_of(execution.id)
     return view
+
+
+def activity_view(executor: Executor, activity: Activity) -> dict[str, Any]:
+    last, connector = activity.last, activity.connector
+    return {"connector_id": connector.id, "running": activity.running,
+            "queued": activity.queued,
+            "last_execution": execution_view(executor, last, connector,
+                                             executor.settings.base_url) if last else None}
 
 
 def _iso(epoch: int | None) -> str | None:

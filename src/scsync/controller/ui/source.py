@@ -1,10 +1,12 @@
 """The web UI's reads of the executor: through the one client, a few at a time, briefly kept.
 
-The executor's connector list says nothing of executions, so each row of a page
-costs three small requests (running, queued, the newest).  They go out on a
-few clients at once (one `requests` session per thread: a session is not made
-for sharing), only for the rows on the page, and an answer is kept for
-`ttl` seconds: a page polled every 2 s by several browsers asks once.
+The executor's connector list says nothing of executions.  The embedded executor
+answers for all the rows of a page in one request (`/api/scsync/activity`);
+Kizen has no such route, so there each row costs three small requests (running,
+queued, the newest), sent on a few clients at once (one `requests` session per
+thread: a session is not made for sharing).  Either way only the rows on the
+page are asked for, and an answer is kept for `ttl` seconds: a page polled
+every 2 s by several browsers asks once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from scsync.client import ExecutorClient, ExecutorError, NotFound
 
 T = TypeVar("T")
 CACHE_CAP = 20_000
+BATCH = 200
+"""Connectors per activity request (as many as the executor takes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class ExecutorReader:
         """When the executor last answered (seconds since the epoch)."""
         self.error: str | None = None
         """Why its last answer failed; None once it answers again."""
+        self._bulk = True
+        """Whether the executor answers for many connectors at once (until it says 404)."""
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -104,18 +110,45 @@ class ExecutorReader:
                     out[ref] = kept[1]
                 else:
                     wanted.append(ref)
-        # The first alone: when the executor is down, one timeout, not one per row.
-        first = self._read_activity(wanted[0]) if wanted else None
-        rest = wanted[1:] if first is not None else []
-        for ref, found in zip(wanted, [first, *self._pool.map(self._read_activity, rest)],
-                              strict=False):
-            out[ref] = found
+        out.update(self._read_many(wanted))
         for ref in wanted:
             out.setdefault(ref, None)
         with self._lock:
             if len(self._kept) > CACHE_CAP:
                 self._kept = {k: v for k, v in self._kept.items() if now - v[0] < self._ttl}
             self._kept.update((ref, (now, a)) for ref in wanted if (a := out[ref]) is not None)
+        return out
+
+    def _read_many(self, refs: list[str]) -> dict[str, Activity | None]:
+        if not refs:
+            return {}
+        if self._bulk:
+            try:
+                return self._read_bulk(refs)
+            except _NoBulk:
+                self._bulk = False
+            except ExecutorError:
+                return dict.fromkeys(refs)
+        # The first alone: when the executor is down, one timeout, not one per row.
+        first = self._read_activity(refs[0])
+        rest = refs[1:] if first is not None else []
+        return dict(zip(refs, [first, *self._pool.map(self._read_activity, rest)],
+                        strict=False))
+
+    def _read_bulk(self, refs: list[str]) -> dict[str, Activity | None]:
+        out: dict[str, Activity | None] = {}
+        for start in range(0, len(refs), BATCH):
+            chunk = refs[start:start + BATCH]
+            answer = self._call(lambda c, ids=chunk: c.activity(ids))  # type: ignore[misc]
+            if answer is None:
+                raise _NoBulk
+            for item in answer:
+                if isinstance(item, dict) and item.get("connector_id") in chunk:
+                    out[item["connector_id"]] = Activity(
+                        int(item.get("running") or 0), int(item.get("queued") or 0),
+                        item.get("last_execution") or None)
+            for ref in chunk:  # not among the answers: gone since the last pass
+                out.setdefault(ref, Activity(0, 0, None))
         return out
 
     def _read_activity(self, ref: str) -> Activity | None:
@@ -131,3 +164,7 @@ class ExecutorReader:
             return Activity(0, 0, None)  # gone since the last pass: nothing runs
         except ExecutorError:
             return None
+
+
+class _NoBulk(Exception):
+    """The executor has no activity route: ask per connector from now on."""
