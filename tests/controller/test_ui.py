@@ -232,6 +232,23 @@ def test_the_pages_show_the_examples_synced_with_commits_passes_and_safe_headers
     assert get(run.url + "/").text.count("<script") == 1
 
 
+def test_the_passes_outlive_a_restart_and_number_on(
+        remote: tuple[Path, Clone], executor: Executor,
+        start_controller: ControllerFactory) -> None:
+    run = up_with_examples(remote, executor, start_controller)
+    wait_for(lambda: run.controller.status()["passes"] >= 3)
+    assert run.controller.stop() == 0
+    again = start_controller(remote[0], executor.url, "--interval", "0.5")
+    wait_for(lambda: again.status()["passes"] >= 1)
+    passes = page(again.url + "/passes").tables["passes"]
+    numbers = [int(p["number"].text) for p in passes]
+    assert numbers == sorted(numbers, reverse=True) and len(set(numbers)) == len(numbers)
+    assert numbers[-1] == 1 and numbers[0] > 3  # the first run's passes, then this run's
+    first = passes[-1]  # the first run's first pass, which created the examples
+    assert sorted(first["applied"].text.split(", ")) == sorted(EXAMPLES)
+    assert first["commit"].text == run.clone.shas[-1][:12]
+
+
 def test_an_html_named_connector_shows_as_text_everywhere(
         remote: tuple[Path, Clone], executor: Executor,
         start_controller: ControllerFactory) -> None:

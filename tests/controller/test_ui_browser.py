@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright import sync_api
 from tests.controller.conftest import (
     REPO_ROOT,
@@ -51,6 +52,7 @@ IMG = '<img src=x onerror="alert(2)">'
 TOKEN = "browser-ui-token-8d2e4a"
 WAIT = 30_000  # ms: a pass every 0.5-2 s and a poll every 2 s, on a busy machine
 sync_api.expect.set_options(timeout=WAIT)
+AXE = Axe()  # axe-core, bundled by axe-playwright-python (its version in the lock)
 
 
 @dataclass
@@ -290,3 +292,48 @@ def test_beyond_loopback_the_browser_needs_the_token_and_html_names_stay_text(
     for watched in (home, detail):
         assert watched.dialogs == [] and watched.errors == [], (watched.dialogs,
                                                                  watched.errors)
+
+
+def _audit(watched: Watched, what: str) -> list[str]:
+    """axe-core's violations of WCAG 2.x A and AA (and best practices) on the page now:
+    'rule (impact): the first offending element' each."""
+    results = AXE.run(watched.page, options={"resultTypes": ["violations"], "runOnly": {
+        "type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
+                                  "best-practice"]}})
+    return [f"{what}: {v['id']} ({v['impact']}): {v['nodes'][0]['target']} {v['help']}"
+            for v in results.response["violations"]]
+
+
+def test_axe_core_finds_no_violation_on_any_page_wide_or_phone(
+        remote: tuple[Path, Clone], executor: Executor, start_controller: ControllerFactory,
+        browser: Callable[..., Watched]) -> None:
+    bare, clone = remote
+    shutil.copytree(REPO_ROOT / "connectors", clone.path / "connectors")
+    shutil.copytree(REPO_ROOT / "jobs", clone.path / "jobs")
+    shutil.copytree(REPO_ROOT / "jobs", Path(executor.cwd).parent / "work" / "jobs",
+                    dirs_exist_ok=True)
+    first = clone.commit("my SmartConnectors")
+    controller = start_controller(bare, executor.url, "--interval", "0.5")
+    controller.wait_applied(first)
+    with executor.client() as client:  # an execution, so its table and report link show
+        ran = client.start_flow("hubspot_contacts")
+        wait_for(lambda: client.get_execution("hubspot_contacts", ran)["status"] == "success")
+    text = (clone.path / "connectors" / "hubspot_contacts.yaml").read_text()
+    clone.commit("rename", {"connectors/hubspot_contacts.yaml": text.replace(
+        "api_name: hubspot_contacts ", "api_name: hubspot_crm ")})  # refused: findings show
+    pages = {"overview": "/", "filtered": "/?state=Refused&q=hub", "refused": (
+        "/connectors/hubspot_crm"), "executions": "/connectors/web_leads_intake",
+        "passes": "/passes", "unknown connector": "/connectors/no_such_connector"}
+    found: list[str] = []
+    for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 844}):
+        watched = browser(viewport=viewport)
+        watched.page.goto(controller.url + "/")
+        sync_api.expect(watched.cell("hubspot_crm", "sync")).to_have_text("Refused")
+        for what, path in pages.items():
+            if what == "unknown connector":  # (its 404 is logged to the console)
+                assert watched.errors == [], watched.errors
+            watched.page.goto(controller.url + path)
+            if what != "unknown connector":
+                watched.polled()  # as the script has rewritten it, not only as served
+            found += _audit(watched, f"{what} at {viewport['width']} px")
+    assert found == [], "\n".join(found)

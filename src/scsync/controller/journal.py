@@ -3,14 +3,16 @@ what each pass knew of every connector (its manifest, its findings, its live rec
 
 The loop writes here; the UI only reads.  Records are frozen and replaced whole,
 so a page never sees half a pass.  The ring of passes is bounded: a controller
-that runs for months keeps the last `PASSES_KEPT` of them, in memory only.
+that runs for months keeps the last `PASSES_KEPT` of them; the loop also keeps
+them in its state database (state.py), and a restarted controller starts its
+ring, and its pass numbers, from there.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +43,9 @@ class PassRecord:
 class PassLog:
     """The last `size` passes, newest first; safe to read from any thread."""
 
-    def __init__(self, size: int = PASSES_KEPT) -> None:
-        self._ring: deque[PassRecord] = deque(maxlen=size)
+    def __init__(self, size: int = PASSES_KEPT, kept: Sequence[PassRecord] = ()) -> None:
+        """`kept`: earlier passes, newest first (from the state database)."""
+        self._ring: deque[PassRecord] = deque(kept[:size], maxlen=size)
         self._lock = threading.Lock()
 
     def add(self, record: PassRecord) -> None:

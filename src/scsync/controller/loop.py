@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scsync.client import ExecutorClient, ExecutorError
-from scsync.controller import rules
 from scsync.controller.apply import ApplyResult, apply_plan
 from scsync.controller.desired import Desired, DesiredReader
 from scsync.controller.journal import ConnectorDetail, LiveView, PassLog, PassRecord
@@ -29,14 +28,14 @@ from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.pipeline import git_renames, plan_against_live
 from scsync.controller.plan import Action, Plan, drift_findings
 from scsync.controller.settings import ControllerSettings, redact_url
-from scsync.controller.state import LAST_APPLIED, LAST_SEEN, State
+from scsync.controller.state import LAST_APPLIED, LAST_SEEN, State, StateError
+from scsync.controller.sync import SYNC_STATES, sync_view
 from scsync.errors import GitError
 from scsync.findings import Severity
 from scsync.gitsource import CommitInfo, Repository, fetch_branch, open_mirror
 
 log = logging.getLogger("scsync.controller")
 
-SYNCED, OUT_OF_SYNC, REFUSED, ERROR = "Synced", "OutOfSync", "Refused", "Error"
 _LEVELS = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING,
            Severity.NOTICE: logging.INFO}
 
@@ -82,7 +81,10 @@ class Reconciler:
         self._kind = settings.executor_kind
         self._lock = threading.Lock()
         self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED))
-        self.passes = PassLog()
+        kept = state.recent_passes()
+        self.passes = PassLog(kept=kept)
+        self._numbered = kept[0].number if kept else 0
+        """The last pass number of earlier runs: this run's passes number on from it."""
         self._outcome = PassRecord(0, 0.0, 0.0, ok=False)  # what the pass did, for `passes`
 
     @property
@@ -105,7 +107,7 @@ class Reconciler:
         """One pass; True when it succeeded.  Never raises."""
         started = time.monotonic()
         passes = self.snapshot.passes + 1
-        self._outcome = PassRecord(passes, time.time(), 0.0, ok=False)
+        self._outcome = PassRecord(self._numbered + passes, time.time(), 0.0, ok=False)
         try:
             self._pass()
         except (ExecutorError, GitError) as exc:
@@ -133,8 +135,13 @@ class Reconciler:
         return False
 
     def _record(self, started: float, error: str | None) -> None:
-        self.passes.add(replace(self._outcome, duration=time.monotonic() - started,
-                                ok=error is None, error=error))
+        record = replace(self._outcome, duration=time.monotonic() - started,
+                         ok=error is None, error=error)
+        self.passes.add(record)
+        try:
+            self.state.add_pass(record)
+        except StateError as exc:  # the list of passes is for people: never stop for it
+            log.warning("pass %d not kept in the state database: %s", record.number, exc)
 
     def _mirror(self) -> Repository:
         if self._repo is None:
@@ -249,52 +256,12 @@ class Reconciler:
 
     def _statuses(self, plan: Plan, result: ApplyResult,
                   left: frozenset[str] = frozenset(), *, applying: bool = False) -> None:
-        failed = {o.path: o.detail for o in result.failed}
-        made = {o.path: o.connector_id for o in result.outcomes if o.ok and o.connector_id}
-        rows, details = [], {}
-        for entry in sorted(plan.connectors, key=lambda c: c.path):
-            sync, reason = SYNCED, ""
-            if entry.action is Action.REFUSED:
-                sync, reason = REFUSED, entry.reason
-            elif entry.action is Action.ERROR:
-                sync, reason = ERROR, entry.reason
-            elif entry.path in failed:
-                sync, reason = ERROR, failed[entry.path]
-            elif entry.writes and (entry.path in left or result.aborted or applying):
-                fields = ", ".join(i.dotted for i in entry.changes)
-                sync = OUT_OF_SYNC
-                reason = (f"live differs in {fields} (--drift warn leaves it)"
-                          if entry.path in left else f"applying: {fields}" if applying
-                          else f"not applied: {fields}")
-            elif entry.blocked:
-                sync = OUT_OF_SYNC
-                reason = "; ".join(f.message for f in entry.findings
-                                   if f.rule == rules.SETUP_ON_EXISTING.id)
-            elif entry.writes:
-                reason = "applied: " + ", ".join(i.dotted for i in entry.changes)
-            # Warnings (an unused rename applied, a rename seen without state) belong
-            # with the row: /status is where an operator looks.
-            notes = [f.message for f in entry.findings
-                     if f.severity is Severity.WARNING and f.message not in reason]
-            reason = "; ".join(filter(None, (reason, *notes)))
-            connector_id = entry.connector_id or made.get(entry.path)  # created just now
-            rows.append({"path": entry.path, "api_name": entry.api_name,
-                         "connector_id": connector_id, "sync": sync, "reason": reason})
-            details[entry.api_name] = ConnectorDetail(
-                entry.path, entry.api_name, entry.desired.name, sync, reason, plan.source,
-                connector_id, entry.desired.settings(), tuple(entry.findings))
-        for sync in (SYNCED, OUT_OF_SYNC, REFUSED, ERROR):
-            self.metrics.connectors.labels(sync).set(sum(1 for r in rows if r["sync"] == sync))
-        unmanaged = tuple({"api_name": u.api_name, "connector_id": u.connector_id,
-                           "status": u.status, "pruned": u.prune} for u in plan.unmanaged)
-        facts = plan.facts
-        known = {c.id: c.raw for c in plan.live}  # read before the writes, which answer anew
-        known.update((o.connector_id, o.live) for o in result.outcomes
-                     if o.ok and o.connector_id and o.live is not None)
-        live = LiveView(known, time.time(), facts.object_names if facts else {},
-                        plan.executor_kind)
-        self._publish(connectors=tuple(rows), unmanaged=unmanaged, details=details, live=live,
-                      last_applied_commit=self.state.get(LAST_APPLIED))
+        view = sync_view(plan, result, left, applying=applying)
+        for sync in SYNC_STATES:
+            self.metrics.connectors.labels(sync).set(
+                sum(1 for r in view.rows if r["sync"] == sync))
+        self._publish(connectors=view.rows, unmanaged=view.unmanaged, details=view.details,
+                      live=view.live, last_applied_commit=self.state.get(LAST_APPLIED))
 
 
 @dataclass

@@ -9,15 +9,18 @@ matches live connectors by api_name and by name (see plan.py).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from scsync.controller.journal import PASSES_KEPT, PassRecord
 from scsync.errors import ScsyncError
 from scsync.hosting import prepare_data_dir, transaction
 
@@ -30,6 +33,10 @@ CREATE TABLE IF NOT EXISTS managed (
     applied_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS passes (
+    number INTEGER PRIMARY KEY,
+    record TEXT NOT NULL
+);
 """
 
 LAST_SEEN = "last_seen_commit"
@@ -130,3 +137,26 @@ class State:
         with self._tx() as db:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def add_pass(self, record: PassRecord, keep: int = PASSES_KEPT) -> None:
+        """Keep a pass (replacing one of the same number) and only the latest `keep`."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO passes (number, record) VALUES (?, ?)",
+                       (record.number, json.dumps(asdict(record))))
+            db.execute("DELETE FROM passes WHERE number <= ?", (record.number - keep,))
+
+    def recent_passes(self, limit: int = PASSES_KEPT) -> list[PassRecord]:
+        """The latest passes kept, newest first (a row this version cannot read is left
+        out: the list is for people, not a ledger)."""
+        with self._lock, _errors(self.path):
+            rows = self._db.execute("SELECT record FROM passes ORDER BY number DESC LIMIT ?",
+                                    (limit,)).fetchall()
+        out = []
+        for (text,) in rows:
+            try:
+                values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                          for k, v in json.loads(text).items()}
+                out.append(PassRecord(**values))
+            except (TypeError, ValueError, AttributeError):
+                continue
+        return out

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scsync.controller.live import LiveConnector
-from scsync.controller.loop import ERROR, OUT_OF_SYNC, REFUSED, SYNCED, Snapshot
+from scsync.controller.loop import Snapshot
+from scsync.controller.sync import ERROR, OUT_OF_SYNC, REFUSED, SYNCED
 from scsync.controller.ui.source import Activity
 from scsync.controller.ui.text import NONE, Cell, cell, connector_href, when
 
