@@ -139,6 +139,50 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
     raise SystemExit(f"{url} did not answer")
 
 
+def repository(work: Path, n: int, jobs: bool = False) -> tuple[Path, Path]:
+    """A bare remote and its clone, with `n` manifests committed and pushed (and the
+    project's jobs/ with `jobs`)."""
+    remote, clone = work / "remote.git", work / "clone"
+    git(work, "init", "-q", "--bare", "--initial-branch=main", str(remote))
+    git(work, "init", "-q", "--initial-branch=main", str(clone))
+    git(clone, "remote", "add", "origin", str(remote))
+    (clone / "connectors").mkdir()
+    if jobs:
+        shutil.copytree(ROOT / "jobs", clone / "jobs")
+    for i in range(n):
+        (clone / "connectors" / f"bench_{i:05d}.yaml").write_text(manifest(i))
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "connectors")
+    git(clone, "push", "-q", "origin", "main")
+    return remote, clone
+
+
+def start_executor(work: Path, clone: Path,
+                   env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`scsync executor serve` on a free port, answering; its log in `work`."""
+    port = free_port()
+    log = open(work / "executor.log", "wb")  # noqa: SIM115 - the process keeps it
+    executor = subprocess.Popen(
+        [sys.executable, "-m", "scsync", "executor", "serve", "--db", str(work / "ex.db"),
+         "--port", str(port), "--repo", str(clone), "--no-access-log"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/healthz", executor)
+    return executor, url
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each (the last started first), SIGKILL what does not end in 30 s."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connectors", type=int, default=5000)
@@ -150,26 +194,9 @@ def main() -> int:
            "PYTHONPATH": str(ROOT / "src")}
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        remote, clone = work / "remote.git", work / "clone"
-        git(work, "init", "-q", "--bare", "--initial-branch=main", str(remote))
-        git(work, "init", "-q", "--initial-branch=main", str(clone))
-        git(clone, "remote", "add", "origin", str(remote))
-        (clone / "connectors").mkdir()
-        for i in range(n):
-            (clone / "connectors" / f"bench_{i:05d}.yaml").write_text(manifest(i))
-        git(clone, "add", "-A")
-        git(clone, "commit", "-qm", "connectors")
-        git(clone, "push", "-q", "origin", "main")
-
-        port = free_port()
-        log = open(work / "executor.log", "wb")  # noqa: SIM115 - closed at exit
-        executor = subprocess.Popen(
-            [sys.executable, "-m", "scsync", "executor", "serve", "--db", str(work / "ex.db"),
-             "--port", str(port), "--repo", str(clone), "--no-access-log"],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+        remote, clone = repository(work, n)
+        executor, url = start_executor(work, clone, env)
         processes.append(executor)
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", executor)
 
         print(f"{n} connectors; seeding the executor through the controller's first pass...")
         started = time.monotonic()
@@ -243,14 +270,7 @@ def main() -> int:
               f"(min {min(hook_times):.3f}, max {max(hook_times):.3f}, n={repeat}; goal < 1 s)")
         return 0
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop_all(processes)
         shutil.rmtree(work, ignore_errors=True)
 
 

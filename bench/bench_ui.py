@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,15 @@ from typing import Any
 
 import requests
 
-from bench_controller import KEY, ROOT, free_port, git, manifest, wait_http
+from bench_controller import (
+    KEY,
+    ROOT,
+    free_port,
+    repository,
+    start_executor,
+    stop_all,
+    wait_http,
+)
 
 TTL = 1.5  # the UI keeps the executor's answers this long (ui/source.py)
 PAGE = 200
@@ -137,27 +144,9 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     proxy: KizenLikeProxy | None = None
     try:
-        remote, clone = work / "remote.git", work / "clone"
-        git(work, "init", "-q", "--bare", "--initial-branch=main", str(remote))
-        git(work, "init", "-q", "--initial-branch=main", str(clone))
-        git(clone, "remote", "add", "origin", str(remote))
-        (clone / "connectors").mkdir()
-        shutil.copytree(ROOT / "jobs", clone / "jobs")
-        for i in range(n):
-            (clone / "connectors" / f"bench_{i:05d}.yaml").write_text(manifest(i))
-        git(clone, "add", "-A")
-        git(clone, "commit", "-qm", "connectors")
-        git(clone, "push", "-q", "origin", "main")
-
-        port = free_port()
-        log = open(work / "executor.log", "wb")  # noqa: SIM115 - closed at exit
-        executor = subprocess.Popen(
-            [sys.executable, "-m", "scsync", "executor", "serve", "--db", str(work / "ex.db"),
-             "--port", str(port), "--repo", str(clone), "--no-access-log"],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+        remote, clone = repository(work, n, jobs=True)
+        executor, executor_url = start_executor(work, clone, env)
         processes.append(executor)
-        executor_url = f"http://127.0.0.1:{port}"
-        wait_http(f"{executor_url}/healthz", executor)
 
         print(f"{n} connectors; the controller's first pass creates them...")
         t0 = time.monotonic()
@@ -213,14 +202,7 @@ def main() -> int:
               f"{len(rows['tables']['connectors'])} rows")
         return 0 if median < 0.3 else 1
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop_all(processes)
         if proxy is not None:
             proxy.close()
         shutil.rmtree(work, ignore_errors=True)
