@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,3 +214,12 @@ def in_git_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     repo = make_git_repo(tmp_path / "repo")
     monkeypatch.chdir(repo.path)
     return repo
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of this test's own (tests/pg.py)."""
+    from pg import fresh_database
+
+    with fresh_database() as url:
+        yield url
