@@ -116,6 +116,8 @@ TRIGGERS: dict[str, Trigger] = {
     "SC047": Trigger({"c/aa.yaml": manifest("aa", "connector_type: spreadsheet\n"
                                                 "cadence: 3600\n")}, W,
                      "c/aa.yaml:8:10", "a spreadsheet connector does not use it"),
+    "SC048": Trigger({"c/aa.yaml": manifest("aa", 'activity_object: "notes\\0"\n')}, E,
+                     "c/aa.yaml:7:18", "activity_object: the text holds a NUL character"),
     "SC050": Trigger({"c/aa.yaml": manifest("aa"),
                       "c/sub/aa.yaml": manifest("aa", name="Other")}, E,
                      "c/sub/aa.yaml:3:11", "api_name 'aa' is already used by c/aa.yaml:3"),

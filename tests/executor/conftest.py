@@ -1,8 +1,11 @@
 """Fixtures that run the real executor as a subprocess, and real receivers for its notifications.
 
 Nothing of ours is mocked: the server is `python -m scsync executor serve` on a
-free loopback port with a temporary SQLite file; emails go to an aiosmtpd
-server; webhooks go to an http.server running in a thread.
+free loopback port, on each of its stores: a temporary SQLite file, and a fresh
+database of the real PostgreSQL server (`SCSYNC_DB_URL`, tests/pg.py).  Every
+test that starts an executor runs once on each (`[sqlite]`, `[postgresql]`);
+one marked `sqlite_only` (it reads the SQLite file itself) runs on SQLite only.
+Emails go to an aiosmtpd server; webhooks go to an http.server in a thread.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -26,6 +30,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
+from pg import fresh_database
 from scsync.client import Credentials, ExecutorClient, RetryPolicy
 from support import Process, free_port, wait_for
 
@@ -53,6 +58,8 @@ class ExecutorProcess:
     repo: Path
     env: dict[str, str]
     args: list[str] = field(default_factory=list)
+    database: str | None = None
+    """A PostgreSQL URL, given as SCSYNC_DB_URL (unless args name --db); None: SQLite."""
     port: int = field(default_factory=free_port)
     log_path: Path = field(init=False)
     _proc: Process | None = None
@@ -73,9 +80,14 @@ class ExecutorProcess:
         return self._proc.process if self._proc is not None else None
 
     def start(self) -> ExecutorProcess:
-        command = [sys.executable, "-m", "scsync", "executor", "serve", "--db", str(self.db),
+        env, db = self.env, ["--db", str(self.db)]
+        if "--db" in self.args:
+            db = []
+        elif self.database is not None:
+            env, db = {**env, "SCSYNC_DB_URL": self.database}, []
+        command = [sys.executable, "-m", "scsync", "executor", "serve", *db,
                    "--port", str(self.port), "--repo", str(self.repo), *self.args]
-        self._proc = Process(command, self.workdir, self.env, self.log_path,
+        self._proc = Process(command, self.workdir, env, self.log_path,
                              f"{self.url}/healthz").start()
         return self
 
@@ -117,36 +129,65 @@ def base_env(**extra: str) -> dict[str, str]:
 ExecutorFactory = Callable[..., ExecutorProcess]
 
 
+STORES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="module", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """Which store the executors of this test run on."""
+    kind: str = request.param
+    return kind
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A `sqlite_only` test (it reads the SQLite file) runs on SQLite only."""
+    kept = [item for item in items
+            if not (item.get_closest_marker("sqlite_only") and "[postgresql" in item.nodeid)]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.fixture
-def start_executor(tmp_path: Path) -> Iterator[ExecutorFactory]:
-    """Start executors with chosen arguments and environment; all are stopped at teardown."""
+def start_executor(tmp_path: Path, store: str) -> Iterator[ExecutorFactory]:
+    """Start executors with chosen arguments and environment; all are stopped at teardown.
+
+    Executors started with the same `name` share a database (a restart); on
+    PostgreSQL each name gets a fresh database."""
     started: list[ExecutorProcess] = []
+    databases: dict[str, str] = {}
+    with ExitStack() as stack:
 
-    def start(*args: str, env: dict[str, str] | None = None, repo: Path | None = None,
-              name: str = "executor") -> ExecutorProcess:
-        workdir = tmp_path / name
-        workdir.mkdir(exist_ok=True)
-        repo = repo or (tmp_path / "repo")
-        repo.mkdir(exist_ok=True)
-        process = ExecutorProcess(workdir, repo, env if env is not None else base_env(),
-                                  list(args))
-        started.append(process)
-        return process.start()
+        def start(*args: str, env: dict[str, str] | None = None, repo: Path | None = None,
+                  name: str = "executor") -> ExecutorProcess:
+            workdir = tmp_path / name
+            workdir.mkdir(exist_ok=True)
+            repo = repo or (tmp_path / "repo")
+            repo.mkdir(exist_ok=True)
+            if store == "postgresql" and name not in databases:
+                databases[name] = stack.enter_context(fresh_database())
+            process = ExecutorProcess(workdir, repo, env if env is not None else base_env(),
+                                      list(args), databases.get(name))
+            started.append(process)
+            return process.start()
 
-    yield start
-    for process in started:
-        process.stop()
+        yield start
+        for process in started:
+            process.stop()
 
 
 @pytest.fixture(scope="module")
-def shared_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExecutorProcess]:
+def shared_executor(tmp_path_factory: pytest.TempPathFactory,
+                    store: str) -> Iterator[ExecutorProcess]:
     """One executor for the tests of a module that only need a plain one (unique api_names)."""
     workdir = tmp_path_factory.mktemp("shared")
     repo = workdir / "repo"
     (repo / "jobs").mkdir(parents=True)
-    process = ExecutorProcess(workdir, repo, base_env()).start()
-    yield process
-    process.stop()
+    with ExitStack() as stack:
+        database = stack.enter_context(fresh_database()) if store == "postgresql" else None
+        process = ExecutorProcess(workdir, repo, base_env(), database=database).start()
+        yield process
+        process.stop()
 
 
 @pytest.fixture

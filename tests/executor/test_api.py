@@ -279,6 +279,7 @@ def test_restart_keeps_connectors(start_executor: ExecutorFactory) -> None:
         assert c.get_connector("kept_one") == created
 
 
+@pytest.mark.sqlite_only  # one executor per SQLite file; PostgreSQL takes replicas
 def test_second_executor_on_the_same_database_refuses_to_start(
     start_executor: ExecutorFactory,
 ) -> None:
@@ -299,6 +300,7 @@ def test_unreachable_executor_is_retryable_server_side_error() -> None:
     assert caught.value.status is None
 
 
+@pytest.mark.sqlite_only  # the SQLite file's and its -wal's modes
 def test_state_in_the_repo_is_private_and_never_committed(
     start_executor: ExecutorFactory, tmp_path: Path,
 ) -> None:

@@ -411,6 +411,7 @@ def test_the_openapi_document_describes_kizens_routes_and_fields(
 # -- an older database ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # builds a SQLite file of the previous schema version
 def test_a_database_of_the_previous_version_gains_kizens_fields(
     start_executor: ExecutorFactory, tmp_path: Path,
 ) -> None:

@@ -261,6 +261,7 @@ def test_pending_webhook_survives_a_kill(start_executor: ExecutorFactory,
     assert first.json() == second.json()
 
 
+@pytest.mark.sqlite_only  # writes the bad URL into the SQLite file
 def test_a_stored_malformed_url_fails_at_once_instead_of_retrying(
     start_executor: ExecutorFactory,
 ) -> None:

@@ -1,4 +1,4 @@
-"""Rules about one connector's settings (SC040-SC047).
+"""Rules about one connector's settings (SC040-SC048).
 
 They read the raw document defensively, so they also run on a document the
 schema refused: a file with a typo in one key still gets told about risky
@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from scsync import contract
-from scsync.findings import Finding
+from scsync.findings import Finding, json_pointer
 from scsync.manifest.loader import Document
 from scsync.manifest.model import CADENCE_TYPES, CONNECTOR_TYPES, EXECUTABLE, STATUSES
 from scsync.rules import RULES
@@ -134,7 +134,31 @@ def cadence(doc: Document) -> Iterator[Finding]:
         )
 
 
-CHECKS: tuple[Check, ...] = (description, concurrency, status, emails, filename, cadence)
+def nul(doc: Document) -> Iterator[Finding]:
+    """SC048: a NUL character in any string (a key's or a value's), on its node."""
+    rule = RULES["SC048"]
+
+    def walk(value: object, path: list[str | int], key: bool = False) -> Iterator[Finding]:
+        if isinstance(value, str):
+            if "\x00" in value:
+                what = "key" if key else "text"
+                at = "/".join(str(p) for p in path) or "the document"
+                yield rule.finding(
+                    doc.path, f"{at}: the {what} holds a NUL character (U+0000), which "
+                    "Kizen refuses and PostgreSQL cannot store",
+                    pointer=json_pointer(path)).placed(doc.span(path, key=key))
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                yield from walk(name, [*path, str(name)], key=True)
+                yield from walk(item, [*path, str(name)])
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from walk(item, [*path, index])
+
+    yield from walk(doc.data, [])
+
+
+CHECKS: tuple[Check, ...] = (description, concurrency, status, emails, filename, cadence, nul)
 
 
 def check(doc: Document) -> list[Finding]:

@@ -7,8 +7,10 @@ SCSYNC_BUSINESS_ID, SCSYNC_WEBHOOK_SECRET), never from options `ps` would show.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def register(subparsers: Any) -> None:
@@ -23,8 +25,16 @@ def register(subparsers: Any) -> None:
         description="Serve the executor API. With no SCSYNC_API_KEY in the environment, a key is "
                     "generated once and kept in <repo>/.scsync/api-key (mode 0600); a .scsync "
                     "folder serve creates is git-ignored.")
-    serve.add_argument("--db", type=Path, default=Path(".scsync/executor.db"),
-                       help="SQLite database (default: %(default)s)")
+    serve.add_argument("--db", metavar="PATH_OR_URL",
+                       help="the SQLite file (default: .scsync/executor.db), or a "
+                            "postgresql:// URL for replicas on one database; without --db, "
+                            "SCSYNC_DB_URL (keeps a password out of the command line)")
+    serve.add_argument("--max-jobs", type=int, metavar="N",
+                       help="jobs this process runs at once, over all connectors (default: "
+                            "no cap); replicas at their cap leave queued executions to others")
+    serve.add_argument("--lease", type=float, default=15.0, metavar="SECONDS",
+                       help="on PostgreSQL: a replica silent this long is taken as lost and "
+                            "its running executions end as error (default: %(default)s)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="listen address (default: %(default)s)")
     serve.add_argument("--port", type=_port, default=8765,
@@ -52,12 +62,15 @@ def run_serve(args: argparse.Namespace) -> int:
     from scsync.executor.server import serve
     from scsync.executor.settings import load_settings
 
+    if args.db and "://" in args.db and urlsplit(args.db).password:
+        print("warning: --db holds a password, which any local user can read in the "
+              "process list; give the URL in SCSYNC_DB_URL instead", file=sys.stderr)
     settings = load_settings(
         db_path=args.db, repo=args.repo, host=args.host, port=args.port,
         smtp_host=args.smtp_host, smtp_port=args.smtp_port,
         allow_webhook_hosts=tuple(args.allow_webhook_host),
         cadence_choices=args.cadence_choices,
-        custom_objects=tuple(args.custom_object),
+        custom_objects=tuple(args.custom_object), lease_seconds=args.lease, max_jobs=args.max_jobs,
     )
     return serve(settings, access_log=not args.no_access_log)
 

@@ -25,6 +25,7 @@ from scsync.hosting import wait_for_wakeup
 log = logging.getLogger("scsync.executor.admission")
 
 _SAFETY_TICK_SECONDS = 1.0
+LOST_REPLICA = "interrupted: executor replica lost"
 ADMIT_BATCH = 32
 """Jobs started in one go: a burst (every scheduled slot of a whole minute) is started in
 batches, with the loop free between them for requests and the slot timer."""
@@ -82,11 +83,17 @@ class Scheduler:
                                           f"job cannot start: internal error: {exc}")
                 return None
 
-        return len(self._store.admit(spawn, ADMIT_BATCH, connector_id))
+        budget = ADMIT_BATCH
+        if self._settings.max_jobs is not None:  # this process's room (replicas share work)
+            budget = min(budget, self._settings.max_jobs - self.runner.active)
+            if budget <= 0:
+                return 0
+        return len(self._store.admit(spawn, budget, connector_id))
 
     def recover(self) -> int:
-        """At start-up: every execution still marked running was cut off by a crash."""
-        stale = self._store.running_executions()
+        """At start-up: every execution still marked running was cut off by a crash (on
+        PostgreSQL: every one this replica ran)."""
+        stale = self._store.running_executions(self._store.replica_id)
         for execution in stale:
             if kill_orphan(execution):
                 log.warning("killed the leftover job of interrupted execution %s",
@@ -95,6 +102,26 @@ class Scheduler:
             assert connector is not None
             self._job_ended(interrupted(execution, connector))
         return len(stale)
+
+    def take_over(self, lost: list[str]) -> int:
+        """End the running executions of replicas taken for lost, with their notifications,
+        freeing their slots; how many."""
+        ended = 0
+        for replica_id in lost:
+            for execution in self._store.running_executions(replica_id):
+                connector = self._store.get_connector(execution.connector_id)
+                assert connector is not None
+                result = interrupted(execution, connector, LOST_REPLICA)
+                notes = outbox.plan(execution, connector, self._settings, result.ending)
+                if self._store.finish(execution.id, result.ending, notes, owner=replica_id):
+                    self._metrics.finished.labels("error").inc()
+                    ended += 1
+            log.warning("replica %s was lost: %d running execution(s) ended as error (%s)",
+                        replica_id, ended, LOST_REPLICA)
+        if ended:
+            self._deliveries.wake()
+            self.wake()
+        return ended
 
     def cancel(self, execution: Execution, connector: Connector, user: str | None) -> bool:
         ending = Ending("cancelled", cancel_reason(user), now_iso())

@@ -28,6 +28,7 @@ from fastapi import (
     Security,
 )
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from scsync import __version__
@@ -36,11 +37,13 @@ from scsync.executor.api_errors import AUTHENTICATED, WITH_BODY, WITH_PARAMS, er
 from scsync.executor.auth import ApiKeyMiddleware
 from scsync.executor.metrics import CONTENT_TYPE
 from scsync.executor.models import (
+    NUL_REFUSED,
     ConnectorCreate,
     ConnectorType,
     ConnectorUpdate,
     StartFlow,
     Status,
+    has_nul,
 )
 from scsync.executor.records import ConnectorSettings
 from scsync.executor.service import Executor
@@ -55,6 +58,7 @@ from scsync.executor.views import (
     Health,
     Metadata,
     Queue,
+    Readiness,
     Started,
     StatusFilter,
     activity_view,
@@ -109,6 +113,7 @@ def build_app(
     app.include_router(routes, dependencies=checks, responses=AUTHENTICATED)
     app.openapi_schema = _document(app)
     _offered(app.openapi_schema, settings)
+    _no_nul(app.openapi_schema)
     api_errors.install(app, app.openapi_schema)
     # Added last, so it runs first: nothing (not even the size check) before the key.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -132,6 +137,35 @@ def _document(app: FastAPI) -> dict[str, Any]:
     return document
 
 
+NO_NUL = {"not": {"pattern": "\u0000"}}
+"""What a string the executor takes may not hold: a NUL character (models.has_nul)."""
+
+
+def _no_nul(document: dict[str, Any]) -> None:
+    """Every string a request may send (bodies, query and path parameters) says that it
+    may not hold a NUL character, as the executor enforces it."""
+    def mark(schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        if schema.get("type") == "string" and "enum" not in schema and "const" not in schema:
+            schema.update(NO_NUL)
+        for key in ("anyOf", "oneOf", "allOf"):
+            for branch in schema.get(key, []):
+                mark(branch)
+        for child in (schema.get("items"), schema.get("additionalProperties")):
+            mark(child)
+        for child in (schema.get("properties") or {}).values():
+            mark(child)
+
+    for name in ("ConnectorCreate", "ConnectorUpdate", "Job", "StartFlow"):
+        mark(document["components"]["schemas"].get(name))
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("query", "path"):
+                    mark(parameter.get("schema"))
+
+
 def _offered(document: dict[str, Any], settings: ExecutorSettings) -> None:
     """The document lists the values this executor offers, as the service enforces them:
     its objects' ids for custom_object, and its cadence choices when it has any."""
@@ -149,12 +183,18 @@ def _offered(document: dict[str, Any], settings: ExecutorSettings) -> None:
 
 async def _one_value_each(request: Request) -> None:
     """No query parameter here takes a list: a repeated one is refused, where FastAPI
-    would quietly keep the last of its values."""
+    would quietly keep the last of its values.  A NUL character in a query or path
+    parameter is refused too, as in a body (models.py)."""
     counts = Counter(key for key, _ in request.query_params.multi_items())
     if repeated := sorted(key for key, count in counts.items() if count > 1):
         raise RequestValidationError([
             {"type": "repeated", "loc": ("query", key), "msg": "may be given only once"}
             for key in repeated])
+    given = [*(("query", k, v) for k, v in request.query_params.multi_items()),
+             *(("path", k, v) for k, v in request.path_params.items())]
+    if nul := [(where, key) for where, key, value in given if has_nul(value)]:
+        raise RequestValidationError([
+            {"type": "value_error", "loc": loc, "msg": NUL_REFUSED} for loc in nul])
 
 
 async def _executor(request: Request) -> Executor:
@@ -174,6 +214,18 @@ routes = APIRouter()
 @open_routes.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
+
+
+@open_routes.get("/readyz", response_model=Readiness, responses={
+    503: {"model": Readiness, "description": "Not ready: the database does not answer, or "
+          "this replica does not hold its lease."}})
+async def readyz(executor: Service) -> JSONResponse:
+    """Ready to serve: the database answers and, on PostgreSQL, this replica holds its
+    lease (for a load balancer's readiness probe)."""
+    reason = executor.not_ready()
+    replica = executor.replica.id if executor.replica else None
+    return JSONResponse({"status": "not ready" if reason else "ready", "reason": reason,
+                         "replica": replica}, status_code=503 if reason else 200)
 
 
 @routes.get("/metrics", response_class=Response, responses={200: {

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scsync.executor.settings import ExecutorSettings
 
 # Liveness probes and API discovery need no key and reveal nothing about the data.
-OPEN_PATHS = frozenset({"/healthz", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
 
 
 class ApiKeyMiddleware:

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
 )
 
 from scsync import contract
@@ -214,6 +215,28 @@ SqlVersion = Literal["1.3.x", "3.1.x", "3.4.x", "4.1.x"]
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """As Kizen (DRF) refuses them, and PostgreSQL cannot store them (manifests: SC048)."""
+        if has_nul(value):
+            raise ValueError(NUL_REFUSED)
+        return value
+
+
+NUL_REFUSED = "Null characters are not allowed."
+
+
+def has_nul(value: Any) -> bool:
+    """A NUL character (U+0000) anywhere in a string, a list's or a mapping's."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
 
 
 class Job(_Body):

@@ -129,6 +129,8 @@ class Execution:
     pid_start_time: int | None
     """Clock ticks after boot (/proc/<pid>/stat field 22): tells the job from a reused pid."""
     pgid: int | None
+    replica_id: str | None = None
+    """On PostgreSQL, the replica that admitted and runs it; None on SQLite."""
 
     @classmethod
     def from_row(cls, row: Row) -> Execution:
@@ -144,6 +146,7 @@ class Execution:
             record_counts=json.loads(counts) if counts is not None else None,
             report_file_id=row["report_file_id"], attempt=row["attempt"], pid=row["pid"],
             pid_start_time=row["pid_start_time"], pgid=row["pgid"],
+            replica_id=row.get("replica_id"),
         )
 
 

@@ -37,7 +37,8 @@ ORPHAN_EXIT_WAIT_SECONDS = 2.0
 RESULT_FILE_CAP = 64 << 10
 """Four counts need a few dozen bytes; more than this is not a result file."""
 # The executor's own credentials are not the job's business.
-_WITHHELD_ENV = ("SCSYNC_API_KEY", "SCSYNC_API_KEY_FILE", "SCSYNC_WEBHOOK_SECRET")
+_WITHHELD_ENV = ("SCSYNC_API_KEY", "SCSYNC_API_KEY_FILE", "SCSYNC_WEBHOOK_SECRET",
+                 "SCSYNC_DB_URL", "PGPASSWORD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,9 +260,10 @@ def _discard(path: Path) -> None:
         log.warning("cannot remove the result path %s: %s", path, exc.strerror)
 
 
-def interrupted(execution: Execution, connector: Connector) -> JobResult:
+def interrupted(execution: Execution, connector: Connector,
+                reason: str = "interrupted") -> JobResult:
     """The ending of an execution whose executor died while it ran."""
-    return _result(execution, connector, "error", "interrupted", None, None, "", 0)
+    return _result(execution, connector, "error", reason, None, None, "", 0)
 
 
 def _result(execution: Execution, connector: Connector, status: str, reason: str | None,

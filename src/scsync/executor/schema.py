@@ -110,4 +110,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX executions_newest ON executions (connector_id, seq)
     """,
+    # Replicas on one PostgreSQL database (unused on SQLite, one process per file):
+    # which replica runs an execution, each replica's lease, and which replica is
+    # delivering an outbox row until when.
+    """
+    ALTER TABLE executions ADD COLUMN replica_id TEXT;
+    CREATE INDEX executions_replica ON executions (replica_id, status);
+    CREATE TABLE executor_replicas (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        renewed_at REAL NOT NULL,
+        lease_seconds REAL NOT NULL,
+        state TEXT NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_until REAL
+    """,
 )

@@ -81,7 +81,7 @@ def serve(settings: ExecutorSettings, *, access_log: bool = True) -> int:
     )
     server = uvicorn.Server(config)
     logging.getLogger("scsync.executor").info(
-        "serving %s on %s (repo %s)", settings.db_path, settings.base_url, settings.repo)
+        "serving %s on %s (repo %s)", settings.database, settings.base_url, settings.repo)
     try:
         server.run(sockets=[sock])
     finally:

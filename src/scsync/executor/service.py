@@ -13,12 +13,14 @@ from collections.abc import Sequence
 
 from scsync.executor import dialect, domain
 from scsync.executor.admission import Scheduler
+from scsync.executor.database import database_errors
 from scsync.executor.dialect import CustomObject
 from scsync.executor.domain import BadRequest, Conflict, NotFound
 from scsync.executor.metrics import ExecutorMetrics
 from scsync.executor.models import is_single_email
 from scsync.executor.outbox import DeliveryWorker
 from scsync.executor.records import Activity, Connector, ConnectorSettings, Execution, StoredFile
+from scsync.executor.replicas import ADMIT, SCHEDULE, Replica
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import ApiNameTaken, Store
 from scsync.executor.timer import SlotTimer
@@ -31,12 +33,21 @@ class Executor:
         self.settings = settings
         # Opened here, before the server binds, so a locked or newer database is a
         # clean start-up error rather than a half-started server.
-        self.store = Store(settings.db_path)
+        self.store = Store(settings.db_url.value if settings.db_url else settings.db_path)
         self.metrics = ExecutorMetrics(self.store)
         self.deliveries = DeliveryWorker(self.store, settings, self._count_attempt)
         self.scheduler = Scheduler(self.store, settings, self.metrics, self.deliveries)
         self.timer = SlotTimer(self.store, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
+        self.replica: Replica | None = None
+        """On PostgreSQL, this process as one replica of many (replicas.py)."""
+        if self.store.postgres:
+            self.replica = Replica(self.store, settings)
+            try:
+                self.replica.register()
+            except BaseException:
+                self.store.close()
+                raise
 
     async def start(self) -> None:
         if recovered := self.scheduler.recover():
@@ -52,16 +63,51 @@ class Executor:
             loop.call_soon_threadsafe(self.scheduler.wake)
 
         self.timer.start(wake_admission)
+        if self.replica is not None:
+            self.replica.listen(loop, self._woken)
+            self._tasks.append(asyncio.create_task(
+                self.replica.keep(self.scheduler.take_over, self._lease_lost), name="lease"))
+
+    def _woken(self, what: str) -> None:
+        """Another replica's change (on the loop): a schedule to re-read, executions to admit."""
+        if what == SCHEDULE:
+            self.timer.changed()
+        self.scheduler.wake()
+
+    async def _lease_lost(self) -> None:
+        """Another replica ended this one's running executions: stop their jobs (their
+        endings are no longer this replica's to record)."""
+        await self.scheduler.runner.stop_all("interrupted")
+
+    def _tell(self, what: str = ADMIT) -> None:
+        if self.replica is not None:
+            self.replica.tell(what)
 
     async def stop(self) -> None:
         """Admit nothing more, stop the jobs (they end as interrupted), then close."""
-        scheduler, deliveries = self._tasks or (None, None)
+        tasks: list[asyncio.Task[None] | None] = [*self._tasks] or [None, None]
+        scheduler, deliveries, *rest = tasks
+        if self.replica is not None:
+            self.replica.stop()
         await asyncio.to_thread(self.timer.stop)
-        await _cancel(scheduler)
+        for task in (scheduler, *rest):
+            await _cancel(task)
         await self.scheduler.shutdown()
         await self.deliveries.stop()
         await _cancel(deliveries)
+        if self.replica is not None:
+            self.replica.retire()
         self.store.close()
+
+    def not_ready(self) -> str | None:
+        """Why this executor should get no traffic now; None when it may."""
+        try:
+            self.store.ping()
+        except database_errors() as exc:
+            return f"the database does not answer: {str(exc).strip()[:200]}"
+        if self.replica is not None and not self.replica.holds_lease:
+            return f"replica {self.replica.id} does not hold its lease"
+        return None
 
     # -- what the API asks ----------------------------------------------------
 
@@ -134,6 +180,7 @@ class Executor:
             except ApiNameTaken as exc:
                 raise Conflict(f"api_name {fields['api_name']!r} is already taken.") from exc
             self.timer.changed()
+            self._tell(SCHEDULE)
             return created
         # Kizen's create has no api_name: derive one from the name, the first one free.
         for taken in range(1000):
@@ -161,6 +208,7 @@ class Executor:
         # A higher limit or an executable status may free slots: admit now, not on a tick.
         self.scheduler.wake()
         self.timer.changed()
+        self._tell(SCHEDULE)
         return updated
 
     def trigger(self, ref: str, *, user: str | None, is_dry_run: bool,
@@ -173,6 +221,7 @@ class Executor:
             is_dry_run=is_dry_run, diff_check=diff_check,
         )
         self.scheduler.wake()
+        self._tell()
         return execution_id
 
     def cancel(self, ref: str, execution_id: str,

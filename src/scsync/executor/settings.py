@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scsync.errors import ConfigError
+from scsync.executor.database import is_postgres_url, redact
 from scsync.executor.dialect import CADENCE_MAX, DEFAULT_OBJECTS, CustomObject
 from scsync.hosting import DATA_DIR, prepare_data_dir
 
@@ -41,7 +42,8 @@ class Secret:
 @dataclass(frozen=True)
 class ExecutorSettings:
     db_path: Path
-    """The SQLite file holding connectors, executions and the outbox (WAL mode)."""
+    """The SQLite file holding connectors, executions and the outbox (WAL mode); with
+    `db_url`, where the run files are kept beside (its folder)."""
 
     repo: Path
     """The repository jobs run in; a job's working_dir is resolved inside it."""
@@ -113,6 +115,22 @@ class ExecutorSettings:
     custom_objects: tuple[CustomObject, ...] = DEFAULT_OBJECTS
     """The objects a connector may load into (GET /api/custom-objects)."""
 
+    db_url: Secret | None = None
+    """PostgreSQL instead of the SQLite file: `--db postgresql://...` or SCSYNC_DB_URL."""
+
+    max_jobs: int | None = None
+    """Jobs this process runs at once, over all connectors (`--max-jobs`); None: no cap.
+    With replicas, a replica at its cap leaves queued executions to the others."""
+
+    lease_seconds: float = 15.0
+    """On PostgreSQL: how long a replica may go without renewing its lease before another
+    ends its running executions as lost (`--lease`)."""
+
+    @property
+    def database(self) -> str:
+        """The database, as it may be shown (a URL's password hidden)."""
+        return redact(self.db_url.value) if self.db_url else str(self.db_path)
+
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
@@ -125,7 +143,7 @@ class ExecutorSettings:
 
 def load_settings(
     *,
-    db_path: Path,
+    db_path: Path | str | None,
     repo: Path,
     host: str = "127.0.0.1",
     port: int = 8765,
@@ -134,6 +152,8 @@ def load_settings(
     allow_webhook_hosts: tuple[str, ...] = (),
     cadence_choices: tuple[int, ...] = (),
     custom_objects: tuple[CustomObject, ...] = (),
+    lease_seconds: float = 15.0,
+    max_jobs: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ExecutorSettings:
     """Settings from command-line options plus the environment; generates the key if needed."""
@@ -144,8 +164,16 @@ def load_settings(
     webhook_secret = env.get("SCSYNC_WEBHOOK_SECRET") or None
     if webhook_secret is not None and not _valid_whsec(webhook_secret):
         raise ConfigError("SCSYNC_WEBHOOK_SECRET must look like 'whsec_<base64>'")
+    path, url = _database(db_path, env)
+    if not 1 <= lease_seconds <= 3600:
+        raise ConfigError(f"--lease {lease_seconds:g}: give seconds from 1 to 3600")
+    if max_jobs is not None and max_jobs < 1:
+        raise ConfigError(f"--max-jobs {max_jobs}: give at least 1 (or leave it out: no cap)")
     return ExecutorSettings(
-        db_path=db_path.resolve(),
+        db_path=path,
+        db_url=url,
+        lease_seconds=lease_seconds,
+        max_jobs=max_jobs,
         repo=repo,
         api_key=Secret(_api_key(env, repo)),
         business_id=env.get("SCSYNC_BUSINESS_ID") or None,
@@ -161,6 +189,25 @@ def load_settings(
         cadence_choices=_cadences(cadence_choices),
         custom_objects=_objects(custom_objects),
     )
+
+
+DEFAULT_DB = Path(".scsync") / "executor.db"
+
+
+def _database(db: Path | str | None, env: Mapping[str, str]) -> tuple[Path, Secret | None]:
+    """`--db` (a SQLite file or a PostgreSQL URL), else SCSYNC_DB_URL, else the default file."""
+    if db is None:
+        url = env.get("SCSYNC_DB_URL", "").strip()
+        if url and not is_postgres_url(url):
+            raise ConfigError(f"SCSYNC_DB_URL {redact(url)!r} is not a postgresql:// URL "
+                              "(unset it to use the SQLite file --db names)")
+        return DEFAULT_DB.resolve(), Secret(url) if url else None
+    text = str(db)
+    if is_postgres_url(text):
+        return DEFAULT_DB.resolve(), Secret(text)
+    if "://" in text:
+        raise ConfigError(f"--db {redact(text)}: give a SQLite file or a postgresql:// URL")
+    return Path(text).resolve(), None
 
 
 def _cadences(choices: tuple[int, ...]) -> tuple[int, ...]:

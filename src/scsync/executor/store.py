@@ -27,6 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from scsync.errors import ScsyncError
+from scsync.executor.database import (
+    PG_PRELUDE,
+    Connection,
+    PgConnection,
+    PgPool,
+    begin,
+    integrity_errors,
+    is_postgres_url,
+    sqlite_connect,
+    translate_ddl,
+)
 from scsync.executor.records import (
     Activity,
     Connector,
@@ -41,8 +52,9 @@ from scsync.executor.schema import MIGRATIONS
 from scsync.executor.store_admission import AdmissionQueries
 from scsync.executor.store_outbox import OutboxQueries
 from scsync.executor.store_outbox import now_iso as now_iso
+from scsync.executor.store_replicas import ReplicaQueries
 from scsync.executor.store_schedule import ScheduleStore, schedule_change, schedule_start
-from scsync.hosting import prepare_data_dir, transaction
+from scsync.hosting import prepare_data_dir
 
 
 class StoreError(ScsyncError):
@@ -61,8 +73,26 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class Store(OutboxQueries, AdmissionQueries):
-    def __init__(self, path: Path) -> None:
+class Store(OutboxQueries, AdmissionQueries, ReplicaQueries):
+    """SQLite at a path (one executor per file), or PostgreSQL at a URL (any number)."""
+
+    def __init__(self, where: Path | str) -> None:
+        self.replica_id: str | None = None
+        """On PostgreSQL, this replica's id (replicas.py sets it); None on SQLite."""
+        self._path: Path | None = None
+        self._pool: PgPool | None = None
+        self._lock: Any = None
+        self._db: Connection
+        if isinstance(where, str) and is_postgres_url(where):
+            self._pool = PgPool(where)
+            try:
+                self._db = self._pool.connection()
+                self._migrate_postgres()
+            except BaseException:
+                self._pool.close()
+                raise
+            return
+        path = Path(where)
         prepare_data_dir(path.parent)
         self._lock = _exclusive_lock(path)
         # Created 0600 before SQLite opens it, which would use the umask (often 0644):
@@ -71,38 +101,65 @@ class Store(OutboxQueries, AdmissionQueries):
         try:
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            self._db = _connect(path)
+            self._db = sqlite_connect(path)
         except (OSError, sqlite3.Error) as exc:
             self._lock.close()
             raise StoreError(f"cannot open {path}: {exc}") from exc
         self._path = path
-        self._migrate()
+        self._migrate_sqlite()
+
+    def ping(self) -> None:
+        self._db.execute("SELECT 1").fetchone()
+
+    @property
+    def postgres(self) -> bool:
+        return self._pool is not None
 
     def schedule_store(self) -> ScheduleStore:
         """A second connection, for the slot timer's thread (open it on that thread)."""
-        return ScheduleStore(_connect(self._path))
+        if self._pool is not None:
+            return ScheduleStore(self._pool.connection())
+        assert self._path is not None
+        return ScheduleStore(sqlite_connect(self._path))
 
     def close(self) -> None:
+        if self._pool is not None:
+            assert isinstance(self._db, PgConnection)
+            self._db.close()
+            self._pool.close()
+            return
+        assert isinstance(self._db, sqlite3.Connection)
         self._db.close()
         self._lock.close()
 
-    def _migrate(self) -> None:
+    def _migrate_sqlite(self) -> None:
         version: int = self._db.execute("PRAGMA user_version").fetchone()["user_version"]
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"database schema version {version} is newer than this scsync "
-                f"({len(MIGRATIONS)}); upgrade scsync"
-            )
+        _check_version(version)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                for statement in _statements(script):
+                    self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={number}")
 
+    def _migrate_postgres(self) -> None:
+        """The same migrations, translated; replicas starting at once take turns."""
+        with self.transaction() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            db.execute("CREATE TABLE IF NOT EXISTS scsync_schema (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM scsync_schema").fetchone()
+            version = row["version"] if row else 0
+            _check_version(version)
+            if version == 0:
+                db.execute(PG_PRELUDE)
+            for script in MIGRATIONS[version:]:
+                for statement in _statements(script):
+                    db.execute(translate_ddl(statement))
+            db.execute("DELETE FROM scsync_schema")
+            db.execute("INSERT INTO scsync_schema (version) VALUES (?)", (len(MIGRATIONS),))
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with transaction(self._db) as db:
+    def transaction(self) -> Iterator[Connection]:
+        with begin(self._db) as db:
             yield db
 
     # -- connectors ---------------------------------------------------------
@@ -168,7 +225,7 @@ class Store(OutboxQueries, AdmissionQueries):
                     f"INSERT INTO connectors ({columns}) VALUES ({marks})",  # noqa: S608
                     list(row.values()),
                 )
-        except sqlite3.IntegrityError as exc:
+        except integrity_errors() as exc:
             raise ApiNameTaken(fields["api_name"]) from exc
         created = self.get_connector(row["id"])
         assert created is not None
@@ -188,7 +245,7 @@ class Store(OutboxQueries, AdmissionQueries):
                         f"UPDATE connectors SET {assignments}, updated = ? WHERE id = ?",  # noqa: S608
                         [*values.values(), now_iso(), connector_id],
                     )
-            except sqlite3.IntegrityError as exc:
+            except integrity_errors() as exc:
                 raise ApiNameTaken(changes.get("api_name", "")) from exc
         updated = self.get_connector(connector_id)
         assert updated is not None
@@ -299,21 +356,25 @@ class Store(OutboxQueries, AdmissionQueries):
         return True
 
     def finish(self, execution_id: str, ending: Ending,
-               notifications: Sequence[Notification]) -> bool:
+               notifications: Sequence[Notification], *, owner: str | None = None) -> bool:
         """End a running execution, its report and its notifications in one transaction.
 
-        False (and nothing written) when the execution was not running any more.
+        False (and nothing written) when the execution was not running any more, or, on
+        PostgreSQL, not run by `owner` (by default this replica): a replica taken for
+        lost never ends what another has ended for it.
         """
+        owner = owner or self.replica_id
         now, report = ending.ended_at, ending.report
         assert report is not None, "an execution that ran has a report"
         file_id = report.file_id
         with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE executions SET status = ?, reason = ?, ended_at = ?, exit_code = ?,"
-                " record_counts = ?, report_file_id = ? WHERE id = ? AND status = 'running'",
+                " record_counts = ?, report_file_id = ? WHERE id = ? AND status = 'running'"
+                " AND (CAST(? AS TEXT) IS NULL OR replica_id = ?)",
                 (ending.status, ending.reason, now, ending.exit_code,
                  json.dumps(ending.record_counts) if ending.record_counts is not None else None,
-                 file_id, execution_id),
+                 file_id, execution_id, owner, owner),
             )
             if cursor.rowcount == 0:
                 return False
@@ -325,9 +386,14 @@ class Store(OutboxQueries, AdmissionQueries):
             self._insert_notifications(db, execution_id, notifications)
         return True
 
-    def running_executions(self) -> list[Execution]:
-        rows = self._db.execute("SELECT * FROM executions WHERE status = 'running'").fetchall()
-        return [Execution.from_row(r) for r in rows]
+    def running_executions(self, replica_id: str | None = None) -> list[Execution]:
+        """Every running execution; with `replica_id`, those that replica runs."""
+        if replica_id is None:
+            rows = self._db.execute("SELECT * FROM executions WHERE status = 'running'")
+        else:
+            rows = self._db.execute("SELECT * FROM executions WHERE status = 'running'"
+                                    " AND replica_id = ?", (replica_id,))
+        return [Execution.from_row(r) for r in rows.fetchall()]
 
     def get_file(self, file_id: str) -> StoredFile | None:
         row: Row | None = self._db.execute(
@@ -354,20 +420,18 @@ def _exclusive_lock(path: Path) -> Any:
     return handle
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    db.row_factory = _dict_row
-    db.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode survives a killed process (the case we test); only a
-    # power cut may lose the last commits, which costs a sync per write otherwise.
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=5000")
-    return db
+MIGRATION_LOCK = 0x5C5_E0EC
+"""The advisory lock PostgreSQL replicas take turns on to migrate."""
 
 
-def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
-    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+def _check_version(version: int) -> None:
+    if version > len(MIGRATIONS):
+        raise StoreError(f"database schema version {version} is newer than this scsync "
+                         f"({len(MIGRATIONS)}); upgrade scsync")
+
+
+def _statements(script: str) -> list[str]:
+    return [s for s in script.split(";") if s.strip()]
 
 
 def _canonical_uuid(value: str) -> str | None:

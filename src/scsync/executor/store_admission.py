@@ -1,27 +1,35 @@
 """Admission's query: start the queued executions that free slots allow, in one transaction.
 
 A mixin of `Store`, on the event loop's connection.  Each call is one
-`BEGIN IMMEDIATE` transaction with no `await` inside it, so no two admissions
-can see the same free slot: that is what makes the concurrency limit exact.
+transaction with no `await` inside it, so no two admissions can see the same
+free slot: that is what makes the concurrency limit exact.  On SQLite the
+transaction is `BEGIN IMMEDIATE`, which no other writer of the file can
+interleave.  On PostgreSQL, where replicas admit at once, each connector's row
+is locked first (`FOR UPDATE SKIP LOCKED`: a connector another replica is
+admitting is left to it) and only then are its running executions counted, in a
+statement of their own, so the count includes every admission committed before
+the lock was granted.  Only admission raises a connector's running count, and
+only under that lock.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
+from scsync.executor.database import Connection, is_postgres
 from scsync.executor.domain import EXECUTABLE
 from scsync.executor.records import Execution, JobProcess
 from scsync.executor.store_outbox import now_iso
 
 
 class AdmissionQueries:
-    _db: sqlite3.Connection
+    _db: Connection
+    replica_id: str | None
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def admit(self, spawn: Callable[[Execution], JobProcess | None], budget: int,
@@ -44,22 +52,31 @@ class AdmissionQueries:
                 candidates = db.execute(_ALL_CANDIDATES, (_EXECUTABLE,)).fetchall()
             else:
                 candidates = db.execute(_ONE_CANDIDATE, (_EXECUTABLE, connector_id)).fetchall()
+            postgres = is_postgres(db)
             for candidate in candidates:
-                room = min(candidate["free"], budget - len(started))
+                free = candidate["free"]
+                if postgres:
+                    if db.execute(_LOCK, (candidate["id"],)).fetchone() is None:
+                        continue  # another replica is admitting it right now
+                    free = db.execute(_FREE, (candidate["id"],)).fetchone()["free"]
+                room = min(free, budget - len(started))
                 if room <= 0:
                     continue
+                now = now_iso()  # after the lock: start times follow the admission order
                 rows = db.execute(
                     "SELECT * FROM executions WHERE connector_id = ? AND status = 'queued'"
-                    " AND (? OR is_dry_run = 1) ORDER BY seq LIMIT ?",
+                    " AND (? = 1 OR is_dry_run = 1) ORDER BY seq LIMIT ?",
                     (candidate["id"], candidate["live"], room),
                 ).fetchall()
                 for row in rows:
-                    db.execute(
-                        "UPDATE executions SET status = 'running', started_at = ?, reason = NULL"
-                        " WHERE id = ?", (now, row["id"]),
-                    )
+                    if not db.execute(
+                        "UPDATE executions SET status = 'running', started_at = ?, reason = NULL,"
+                        " replica_id = ? WHERE id = ? AND status = 'queued'",
+                        (now, self.replica_id, row["id"]),
+                    ).rowcount:
+                        continue  # cancelled since it was read (PostgreSQL: another session)
                     execution = replace(Execution.from_row(row), status="running",
-                                        started_at=now, reason=None)
+                                        started_at=now, reason=None, replica_id=self.replica_id)
                     started.append(execution)
                     if (process := spawn(execution)) is not None:
                         db.execute(
@@ -79,6 +96,10 @@ _CANDIDATE = (
     " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
     "  WHERE r.connector_id = c.id AND r.status = 'running') AS free FROM connectors c")
 _ONE_CANDIDATE = _CANDIDATE + " WHERE c.id = ?"
+_LOCK = "SELECT id FROM connectors WHERE id = ? FOR UPDATE SKIP LOCKED"
+_FREE = ("SELECT c.max_concurrent_executions - (SELECT count(*) FROM executions r"
+         " WHERE r.connector_id = c.id AND r.status = 'running') AS free"
+         " FROM connectors c WHERE c.id = ?")
 # Connectors with queued executions, earliest deadline first: the deadline of the next
 # one to start (FIFO), in epoch seconds; a manual one's is when it was triggered, a
 # scheduled one's its connector's next slot (after which that slot would be skipped).

@@ -7,11 +7,11 @@ A mixin of `Store`, so these run on the same connection and, for
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
+from scsync.executor.database import Connection, is_postgres
 from scsync.executor.records import Attempt, Delivery, Notification, NotificationState
 
 
@@ -19,14 +19,19 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-class OutboxQueries:
-    _db: sqlite3.Connection
+CLAIM_SECONDS = 120.0
+"""How long a replica has to send a claimed row before any replica may (PostgreSQL)."""
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+
+class OutboxQueries:
+    _db: Connection
+    replica_id: str | None
+
+    def transaction(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def _insert_notifications(
-        self, db: sqlite3.Connection, execution_id: str, notifications: Sequence[Notification]
+        self, db: Connection, execution_id: str, notifications: Sequence[Notification]
     ) -> None:
         now, created = datetime.now(UTC).timestamp(), now_iso()
         db.executemany(
@@ -36,19 +41,40 @@ class OutboxQueries:
               n.last_error, created) for n in notifications],
         )
 
-    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int]) -> list[Delivery]:
+    def due_deliveries(self, now: float, limit: int, exclude: Sequence[int],
+                       claim_seconds: float = CLAIM_SECONDS) -> list[Delivery]:
+        """Rows due now, at most `limit`.  On PostgreSQL each is claimed for this replica
+        until `claim_seconds` from now (`FOR UPDATE SKIP LOCKED`: a row another replica is
+        claiming is left to it), so no two replicas send it at once; a claim that runs out
+        (its replica died while sending) lets any replica send it again: at least once."""
+        if is_postgres(self._db):
+            with self.transaction() as db:
+                rows = db.execute(
+                    "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                    " SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+                    " AND (claimed_until IS NULL OR claimed_until < ?)"
+                    " AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
+                    " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id, kind, target, payload, attempts, next_attempt_at",
+                    (self.replica_id, now + claim_seconds, now, now,
+                     json.dumps(list(exclude)), limit)).fetchall()
+            rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
+            return [Delivery.from_row(r) for r in rows]
         rows = self._db.execute(
             "SELECT id, kind, target, payload, attempts FROM outbox"
             " WHERE state = 'pending' AND next_attempt_at <= ?"
-            " AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id"
+            " AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
+            " ORDER BY next_attempt_at, id"
             " LIMIT ?", (now, json.dumps(list(exclude)), limit),
         ).fetchall()
         return [Delivery.from_row(r) for r in rows]
 
     def next_delivery_at(self, exclude: Sequence[int]) -> float | None:
         row = self._db.execute(
-            "SELECT min(next_attempt_at) AS t FROM outbox WHERE state = 'pending'"
-            " AND id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(exclude)),),
+            "SELECT min(CASE WHEN claimed_until > next_attempt_at THEN claimed_until"
+            " ELSE next_attempt_at END) AS t FROM outbox WHERE state = 'pending'"
+            " AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
+            (json.dumps(list(exclude)),),
         ).fetchone()
         value: float | None = row["t"]
         return value
@@ -61,7 +87,8 @@ class OutboxQueries:
         with self.transaction() as db:
             attempt = db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, state = ?, last_error = ?,"
-                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ? RETURNING attempts",
+                " next_attempt_at = coalesce(?, next_attempt_at), claimed_until = NULL"
+                " WHERE id = ? RETURNING attempts",
                 (state, None if ok else detail, retry_at, outbox_id),
             ).fetchone()["attempts"]
             db.execute(

@@ -24,7 +24,6 @@ Coalescing and missing:
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -32,9 +31,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from scsync import cadence
+from scsync.executor.database import Connection, begin, close
 from scsync.executor.records import ConnectorSettings, Row, SlotOutcome
 from scsync.executor.store_outbox import now_iso
-from scsync.hosting import transaction
 
 SCHEDULER = "scheduler"
 """Who a scheduled execution says started it (`initiated_by`, Kizen's `started_by`)."""
@@ -62,14 +61,14 @@ def schedule_start(connector_type: str | None, seconds: int | None, now: float) 
 
 
 class ScheduleStore:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     def close(self) -> None:
-        self._db.close()
+        close(self._db)
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._db)
+    def transaction(self) -> AbstractContextManager[Connection]:
+        return begin(self._db)
 
     def schedules(self) -> list[Schedule]:
         rows = self._db.execute(
@@ -105,7 +104,7 @@ class ScheduleStore:
         return outcomes
 
 
-def _decide(db: sqlite3.Connection, row: Row, now: float, created: str, *,
+def _decide(db: Connection, row: Row, now: float, created: str, *,
             queued: bool) -> SlotOutcome:
     connector_id: str = row["id"]
     every = cadence.schedule_of(row["connector_type"], row["cadence"])
@@ -141,7 +140,7 @@ def _decide(db: sqlite3.Connection, row: Row, now: float, created: str, *,
     return SlotOutcome(connector_id, slot + every, slot, execution_id, missed=missed)
 
 
-def schedule_change(db: sqlite3.Connection, connector_id: str,
+def schedule_change(db: Connection, connector_id: str,
                      changes: ConnectorSettings) -> Row:
     """A new schedule starts from the next boundary, so no slot of the old one fires after."""
     old = db.execute("SELECT connector_type, cadence FROM connectors WHERE id = ?",

@@ -104,6 +104,9 @@ class ExecutionView(BaseModel):
     attempt: int
     report_file_id: Uuid | None
     report_url: str | None
+    replica_id: str | None
+    """scsync's own: on PostgreSQL, the replica that admitted and runs it; null on SQLite
+    and while it is queued."""
 
 
 class Attempt(BaseModel):
@@ -196,6 +199,14 @@ class Health(BaseModel):
     version: str
 
 
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    reason: str | None
+    """Why not, when not ready."""
+    replica: str | None
+    """This replica's id on PostgreSQL; null on SQLite."""
+
+
 def connector_view(connector: Connector) -> dict[str, Any]:
     return {
         "id": connector.id,
@@ -273,6 +284,7 @@ def execution_view(executor: Executor, execution: Execution, connector: Connecto
         "attempt": execution.attempt,
         "report_file_id": file_id,
         "report_url": f"{base_url}/api/files/{file_id}/download" if file_id else None,
+        "replica_id": execution.replica_id,
     }
     if detail:
         view["notifications"] = executor.store.notifications_of(execution.id)

@@ -180,6 +180,13 @@ SC047 = Rule(
     "webhook connectors, as the window inbound requests are batched over; on any other "
     "connector_type it changes nothing, which usually means the type or the cadence is a "
     "mistake.", ("maintainability",))
+SC048 = Rule(
+    "SC048", "nul-character", E, "A string holds a NUL character (U+0000).",
+    "Remove the `\\0`: no setting can hold one.",
+    "Kizen refuses a null character in any text field ('Null characters are not "
+    "allowed.'), and PostgreSQL, which Kizen and scsync's replicated executor store "
+    "settings in, cannot hold one; a `\\0` escape in a double-quoted YAML string is "
+    "the usual way one gets in.", ("correctness",))
 
 # the set
 SC050 = Rule(
@@ -198,4 +205,4 @@ SC051 = Rule(
 #: In id order: the catalogue (`scsync.rules`) lists these.
 ALL = (SC001, SC002, SC003, SC004, SC005, SC006, SC007, SC008, SC009, SC010, SC011, SC012, SC020,
        SC021, SC022, SC023, SC024, SC025, SC029, SC040, SC041, SC042, SC043, SC044, SC045, SC046,
-       SC047, SC050, SC051)
+       SC047, SC048, SC050, SC051)
