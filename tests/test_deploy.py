@@ -477,3 +477,13 @@ def test_an_environment_not_installed_from_the_lock_stops_the_cut(tmp_path: Path
     assert (proc.returncode, proc.stderr) == (
         2, "deploy/lock.py: smmap is 5.0.3 here but 5.0.2 in requirements/test.lock: "
            "install the lock first (bash .ci/run)\n")
+
+
+def test_the_deployment_guide_is_linked_and_names_every_file_under_deploy() -> None:
+    assert "](docs/deploy.md)" in (ROOT / "README.md").read_text("utf-8")
+    assert "](deploy.md)" in (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    guide = DOC.read_text("utf-8")
+    for path in sorted(DEPLOY.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            name = path.relative_to(DEPLOY).as_posix()
+            assert name in guide or path.name in guide, f"docs/deploy.md does not name {name}"
