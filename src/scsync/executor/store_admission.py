@@ -5,11 +5,13 @@ transaction with no `await` inside it, so no two admissions can see the same
 free slot: that is what makes the concurrency limit exact.  On SQLite the
 transaction is `BEGIN IMMEDIATE`, which no other writer of the file can
 interleave.  On PostgreSQL, where replicas admit at once, each connector's row
-is locked first (`FOR UPDATE SKIP LOCKED`: a connector another replica is
-admitting is left to it) and only then are its running executions counted, in a
+is locked first and only then are its running executions counted, in a
 statement of their own, so the count includes every admission committed before
 the lock was granted.  Only admission raises a connector's running count, and
-only under that lock.
+only under that lock.  The lock is `FOR UPDATE SKIP LOCKED` (a connector
+another replica is admitting is left to it), except after a job's end, when only
+its connector is looked at: then the lock is waited for (a trigger holds it for a
+moment), and as nothing else is held, no cycle of waits can form.
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ class AdmissionQueries:
             for candidate in candidates:
                 free = candidate["free"]
                 if postgres:
-                    if db.execute(_LOCK, (candidate["id"],)).fetchone() is None:
+                    # After a job's end (one connector): wait for a trigger's short hold of
+                    # the row, rather than leave the freed slot to the next wake-up.
+                    lock = _LOCK_WAIT if connector_id is not None else _LOCK
+                    if db.execute(lock, (candidate["id"],)).fetchone() is None:
                         continue  # another replica is admitting it right now
                     free = db.execute(_FREE, (candidate["id"],)).fetchone()["free"]
                 room = min(free, budget - len(started))
@@ -97,6 +102,7 @@ _CANDIDATE = (
     "  WHERE r.connector_id = c.id AND r.status = 'running') AS free FROM connectors c")
 _ONE_CANDIDATE = _CANDIDATE + " WHERE c.id = ?"
 _LOCK = "SELECT id FROM connectors WHERE id = ? FOR UPDATE SKIP LOCKED"
+_LOCK_WAIT = "SELECT id FROM connectors WHERE id = ? FOR UPDATE"
 _FREE = ("SELECT c.max_concurrent_executions - (SELECT count(*) FROM executions r"
          " WHERE r.connector_id = c.id AND r.status = 'running') AS free"
          " FROM connectors c WHERE c.id = ?")
