@@ -121,7 +121,7 @@ def test_need_attention_executes(client: ExecutorClient) -> None:
 JOB_REPORT = """
 import json, os, sys
 names = ["SCSYNC_EXECUTION_ID", "SCSYNC_API_NAME", "SCSYNC_DIFF_CHECK", "SCSYNC_DRY_RUN",
-         "SCSYNC_API_KEY", "GREETING"]
+         "SCSYNC_API_KEY", "SCSYNC_DB_URL", "GREETING"]
 print(json.dumps({"cwd": os.getcwd(), "env": {n: os.environ.get(n) for n in names},
                   "pgid_is_own": os.getpgid(0) == os.getpid()}))
 with open(os.environ["SCSYNC_RESULT_FILE"], "w") as f:
@@ -143,7 +143,8 @@ def test_job_environment_working_dir_and_counts(shared_executor: ExecutorProcess
     assert Path(seen["cwd"]) == (shared_executor.repo / "jobs").resolve()
     assert seen["env"] == {"SCSYNC_EXECUTION_ID": eid, "SCSYNC_API_NAME": name,
                            "SCSYNC_DIFF_CHECK": "false", "SCSYNC_DRY_RUN": "true",
-                           "SCSYNC_API_KEY": None, "GREETING": "hi"}
+                           "SCSYNC_API_KEY": None, "GREETING": "hi",
+                           "SCSYNC_DB_URL": None}  # set for the executor on PostgreSQL
     assert seen["pgid_is_own"] is True
     assert report["record_counts"] == ended["record_counts"]
 
