@@ -98,7 +98,8 @@ def _stamp_job(folder: Path, gate: Path | None = None) -> dict[str, Any]:
     (and, with a gate, waits for the gate file in between)."""
     wait = f'while [ ! -e "{gate}" ]; do sleep 0.02; done; ' if gate else "sleep 0.01; "
     out = f'"{folder}/$SCSYNC_EXECUTION_ID"'
-    return sh_job(f"echo start $(date +%s.%N) >> {out}; {wait}echo end $(date +%s.%N) >> {out}")
+    return sh_job(f"echo start $(date +%s.%N) >> {out}; {wait}echo end $(date +%s.%N) >> {out}; "
+                  f"echo parent $PPID >> {out}")
 
 
 def _most_at_once(intervals: list[tuple[float, float]]) -> int:
@@ -111,7 +112,7 @@ def _most_at_once(intervals: list[tuple[float, float]]) -> int:
 
 
 def test_three_replicas_never_run_more_than_the_limit_and_run_everything_once(
-        replicas: Any, tmp_path: Path) -> None:
+        replicas: Any, tmp_path: Path, pg_url: str) -> None:
     group = replicas(3, "--lease", "5")
     stamps = tmp_path / "stamps"
     stamps.mkdir()
@@ -148,11 +149,17 @@ def test_three_replicas_never_run_more_than_the_limit_and_run_everything_once(
     assert [e["status"] for e in ended].count("success") == len(ended)
     assert peak_seen[0] <= 3
     runs = {}
+    with psycopg.connect(pg_url) as db:
+        pids = dict(db.execute("SELECT id, pid FROM executor_replicas").fetchall())
+        starts = [r[0] for r in db.execute("SELECT started_at FROM executions ORDER BY seq")]
     for execution in ended:
         lines = (stamps / execution["id"]).read_text().split()
-        assert lines[0::2] == ["start", "end"], execution["id"]  # ran exactly once
+        assert lines[0::2] == ["start", "end", "parent"], execution["id"]  # ran exactly once
         runs[execution["id"]] = (float(lines[1]), float(lines[3]))
+        # The replica that admitted it ran its job.
+        assert int(lines[5]) == pids[execution["replica_id"]], execution["id"]
     assert _most_at_once(list(runs.values())) <= 3
+    assert starts == sorted(starts)  # FIFO: started in the order they were queued
     by_replica = {e["replica_id"] for e in ended}
     assert len(by_replica) >= 2, by_replica  # the work was shared
     for client in clients:
@@ -234,6 +241,26 @@ def test_a_killed_replica_s_runs_end_as_lost_with_webhooks_and_the_queue_runs_el
     for eid in ids:  # none ran twice, none was lost
         starts = (tmp_path / eid).read_text().split().count("start")
         assert starts == 1, (eid, starts)
+    for client in clients:
+        client.close()
+
+
+def test_every_replica_drains_the_outbox_and_each_webhook_goes_out_once(
+        replicas: Any, webhook_receiver: WebhookReceiver) -> None:
+    group = replicas(3, "--allow-webhook-host", "127.0.0.1")
+    clients = group.clients()
+    name = unique_name("hooks")
+    clients[0].create_connector({"api_name": name, "name": name, "status": "operational",
+                                 "max_concurrent_executions": 6, "job": sh_job("true"),
+                                 "execution_ended_webhook_url": webhook_receiver.url})
+    ids = [clients[i % 3].start_flow(name) for i in range(60)]
+    for i, eid in enumerate(ids):
+        wait_execution(clients[i % 3], name, eid)
+    received = wait_for(lambda: (r := webhook_receiver.received()) and len(r) >= 60 and r,
+                        30, message="60 webhooks")
+    time.sleep(1.0)  # a second sending would come now
+    sent = [r.json()["execution_id"] for r in webhook_receiver.received()]
+    assert sorted(sent) == sorted(ids), (len(sent), len(received))  # each once, none lost
     for client in clients:
         client.close()
 
