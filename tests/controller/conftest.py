@@ -114,6 +114,7 @@ class CountingProxy:
     """
 
     def __init__(self, target: str) -> None:
+        self.target = target
         self.calls: list[tuple[str, str]] = []
         self.update_delay = 0.0
         self.create_delay = 0.0

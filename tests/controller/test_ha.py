@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.controller.conftest import (
     ControllerFactory,
     CountingProxy,
     Executor,
+    free_port,
     manifest,
     sign,
     wait_for,
@@ -92,6 +94,22 @@ def _count(executor: Executor) -> Counter[str]:
         return Counter(c["api_name"] for c in client.list_connectors(page_size=1000))
 
 
+def _pair(start_controller: ControllerFactory, proxies: Any, bare: Path, pg_url: str,
+          tmp_path: Path, create_delay: float,
+          ) -> tuple[tuple[Controller, CountingProxy], tuple[Controller, CountingProxy]]:
+    """A leader whose creates take `create_delay` seconds each, then a standby; each with
+    its proxy."""
+    via_a, via_b = proxies(), proxies()
+    via_a.create_delay = create_delay
+    lock = ("--interval", "300", "--lock", pg_url)
+    url = via_a.target
+    a = start_controller(bare, url, *lock, data_dir=tmp_path / "a", env=_through(via_a))
+    wait_for(lambda: _leads(a), message=f"a leading\n{a.log()}")
+    b = start_controller(bare, url, *lock, data_dir=tmp_path / "b", env=_through(via_b))
+    wait_for(lambda: _stands_by_for(b, a), message=f"b standing by\n{b.log()}")
+    return (a, via_a), (b, via_b)
+
+
 def _many(clone: Clone, n: int) -> str:
     return clone.commit("many", {f"connectors/k{i:04d}.yaml": manifest(f"k{i:04d}")
                                  for i in range(n)})
@@ -153,20 +171,34 @@ def test_one_leads_the_other_stands_by_then_takes_over_knowing_the_state(
     assert _metric(b, "scsync_controller_leader") == "scsync_controller_leader 1.0"
 
 
+def test_three_started_at_once_on_an_empty_database_elect_exactly_one(
+        remote: tuple[Path, Clone], executor: Executor, start_controller: ControllerFactory,
+        pg_url: str, tmp_path: Path) -> None:
+    bare, clone = remote
+    sha = clone.commit("one", {"connectors/a.yaml": manifest("a_conn")})
+    ports = [free_port() for _ in range(3)]
+    # Started together: their first connections create the tables at the same moment.
+    with ThreadPoolExecutor(3) as pool:
+        started = list(pool.map(lambda i: start_controller(
+            bare, executor.url, "--interval", "300", "--lock", pg_url,
+            data_dir=tmp_path / f"c{i}", port=ports[i]), range(3)))
+    leader = wait_for(lambda: next((c for c in started if _leads(c)), None),
+                      message="a leader")
+    leader.wait_applied(sha)
+    for other in (c for c in started if c is not leader):
+        wait_for(lambda other=other: _stands_by_for(other, leader),  # type: ignore[misc]
+                 message=f"standing by\n{other.log()}")
+    assert [_leads(c) for c in started].count(True) == 1
+    assert _count(executor) == {"a_conn": 1}
+
+
 def test_sigkill_of_the_leader_mid_apply_the_standby_takes_over_and_converges(
         remote: tuple[Path, Clone], executor: Executor, start_controller: ControllerFactory,
         proxies: Any, pg_url: str, tmp_path: Path, scsync: Any) -> None:
     bare, clone = remote
     sha = _many(clone, N)
-    via_a, via_b = proxies(), proxies()
-    via_a.create_delay = 0.05  # 150 creates take the leader over 7 s: time to kill it
-    lock = ("--interval", "300", "--lock", pg_url)
-    a = start_controller(bare, executor.url, *lock, data_dir=tmp_path / "a",
-                         env=_through(via_a))
-    wait_for(lambda: _leads(a), message=f"a leading\n{a.log()}")
-    b = start_controller(bare, executor.url, *lock, data_dir=tmp_path / "b",
-                         env=_through(via_b))
-    wait_for(lambda: _stands_by_for(b, a), message=f"b standing by\n{b.log()}")
+    # 150 creates take the leader over 7 s: time to kill it
+    (a, via_a), (b, via_b) = _pair(start_controller, proxies, bare, pg_url, tmp_path, 0.05)
     wait_for(lambda: sum(_count(executor).values()) >= 20, timeout=60, interval=0.02,
              message="the apply under way")
 
@@ -175,6 +207,7 @@ def test_sigkill_of_the_leader_mid_apply_the_standby_takes_over_and_converges(
     at_kill = sum(_count(executor).values())
     assert 20 <= at_kill < N, "the kill should land mid-apply"
     assert via_b.calls == [], "the standby sent nothing while the leader applied"
+    assert len([w for w in via_a.writes() if w[0] == "POST"]) >= at_kill  # all the leader's
 
     wait_for(lambda: _leads(b), timeout=30, interval=0.02, message=f"b leading\n{b.log()}")
     took = time.monotonic() - killed
@@ -189,9 +222,8 @@ def test_sigkill_of_the_leader_mid_apply_the_standby_takes_over_and_converges(
     assert len([w for w in via_b.writes() if w[0] == "POST"]) <= N - at_kill
     code, out, err = scsync("plan", "--repo", clone.path, "--executor", executor.url,
                             "--detailed-exitcode")
-    assert code == 0, out + err
-    assert f"= {N} connector(s) in sync" in out and "to create" not in out.replace(
-        "0 to create", "")
+    assert code == 0, out + err  # --detailed-exitcode: 0 in sync, 2 changes
+    assert f"Plan: {N} in sync." in out and f"= {N} connector(s) in sync" in out
 
 
 def _end_lock_session(pg_url: str) -> int:
@@ -211,15 +243,7 @@ def test_a_leader_that_loses_the_lock_mid_apply_stops_writing_at_once(
     bare, clone = remote
     n = 60
     sha = _many(clone, n)
-    via_a, via_b = proxies(), proxies()
-    via_a.create_delay = 0.1
-    lock = ("--interval", "300", "--lock", pg_url)
-    a = start_controller(bare, executor.url, *lock, data_dir=tmp_path / "a",
-                         env=_through(via_a))
-    wait_for(lambda: _leads(a), message=f"a leading\n{a.log()}")
-    b = start_controller(bare, executor.url, *lock, data_dir=tmp_path / "b",
-                         env=_through(via_b))
-    wait_for(lambda: _stands_by_for(b, a), message=f"b standing by\n{b.log()}")
+    (a, via_a), (b, via_b) = _pair(start_controller, proxies, bare, pg_url, tmp_path, 0.1)
     wait_for(lambda: len(via_a.writes()) >= 10, timeout=60, interval=0.02,
              message="a's apply under way")
 

@@ -6,7 +6,8 @@ and the others stand by: they serve their endpoints, say who leads, and write
 nothing.  A standby tries the lock every `RETRY` seconds, so it takes over
 about a second after the leader's session ends.  The leader confirms the lock
 before each connector it writes (and every `RETRY` seconds while it waits for
-the next pass); the moment it cannot, it stops writing and stands by again.
+the next pass); the moment it cannot, it stops writing and stands by again,
+leaving the lock to the others for `STEP_ASIDE` seconds.
 
 What is left open: a leader that confirmed the lock and then loses it (its
 network cut at that instant) can still send the one request it was about to
@@ -30,6 +31,9 @@ log = logging.getLogger("scsync.controller")
 
 RETRY = 1.0
 """Seconds between a standby's tries of the lock, and between a waiting leader's checks."""
+STEP_ASIDE = 2.5 * RETRY
+"""Seconds a controller that lost the lock leaves it to the standbys (each tries within
+a second) before it tries again: its own session, or its network, just failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ class Leadership:
         self._since: float | None = time.time() if lock is None else None
         self._leader: Holder | None = None
         self._error: str | None = None
+        self._aside_until = 0.0
         gauge.set(1 if self.leading else 0)
 
     @classmethod
@@ -94,7 +99,7 @@ class Leadership:
         if self._lock is None or self.leading:
             return False
         try:
-            won = self._lock.try_acquire()
+            won = None if time.monotonic() < self._aside_until else self._lock.try_acquire()
             self._leader = won or self._lock.holder()
         except ScsyncError as exc:
             if str(exc) != self._error:  # once an outage, not every second
@@ -121,6 +126,7 @@ class Leadership:
             return True
         if self.leading and not self._lock.confirm():
             self.leading, self._since = False, None
+            self._aside_until = time.monotonic() + STEP_ASIDE
             self._gauge.set(0)
             log.warning("lost the lock: standing by, writing nothing more")
         return self.leading

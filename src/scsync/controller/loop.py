@@ -96,6 +96,7 @@ class Reconciler:
         """The last pass number of earlier runs: this run's passes number on from it."""
         self._carry_on()
         self._outcome = PassRecord(0, 0.0, 0.0, ok=False)  # what the pass did, for `passes`
+        self._unread: str | None = None  # why a standby could not read the state, if so
 
     @property
     def snapshot(self) -> Snapshot:
@@ -132,8 +133,11 @@ class Reconciler:
             if not self.leadership.leading:
                 shown = {"last_seen_commit": self.state.get(LAST_SEEN),
                          "last_applied_commit": self.state.get(LAST_APPLIED)}
+            self._unread = None
         except StateError as exc:  # the first pass reports it, or the next try
-            log.warning("the state cannot be read: %s", exc)
+            if str(exc) != self._unread:  # once an outage, not every second
+                log.warning("the state cannot be read: %s", exc)
+            self._unread = str(exc)
         self._publish(leader=self.leadership.view(), **shown)
         return self.leadership.leading
 
