@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -106,12 +107,17 @@ class CountingProxy:
 
     A create or update whose body carries `REFUSE_MARKER` is answered 422 in the
     executor's own error shape instead of being forwarded.  With `update_delay`, an
-    update (PATCH) waits that many seconds before it is forwarded: a slow executor.
+    update (PATCH) waits that many seconds before it is forwarded, with `create_delay`
+    a create (POST): a slow executor.  It also serves as one process's HTTP proxy
+    (`HTTP_PROXY=proxy.url`, the executor's own URL in the request line), so that
+    processes sharing one executor URL are counted apart.
     """
 
     def __init__(self, target: str) -> None:
+        self.target = target
         self.calls: list[tuple[str, str]] = []
         self.update_delay = 0.0
+        self.create_delay = 0.0
         self.lock = threading.Lock()
         session = requests.Session()
         self._session = session
@@ -123,16 +129,22 @@ class CountingProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                path = self.path
+                if "://" in path:  # asked as an HTTP proxy: the absolute form
+                    parts = urlsplit(path)
+                    path = parts.path + (f"?{parts.query}" if parts.query else "")
                 with proxy.lock:
-                    proxy.calls.append((self.command, self.path.split("?")[0]))
+                    proxy.calls.append((self.command, path.split("?")[0]))
                 if body and self.command in ("POST", "PATCH") and REFUSE_MARKER.encode() in body:
                     self._refuse()
                     return
                 if self.command == "PATCH" and proxy.update_delay:
                     time.sleep(proxy.update_delay)
+                if self.command == "POST" and proxy.create_delay:
+                    time.sleep(proxy.create_delay)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "connection")}
-                answer = session.request(self.command, target + self.path, data=body,
+                answer = session.request(self.command, target + path, data=body,
                                          headers=headers, timeout=30, allow_redirects=False)
                 self.send_response(answer.status_code)
                 for name, value in answer.headers.items():

@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="manifest folder in the repository (default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=Path(".scsync"), metavar="DIR",
                         help="state and mirror folder (default: %(default)s)")
+    parser.add_argument("--lock", metavar="POSTGRESQL_URL",
+                        help="run any number of controllers of this repository, branch and "
+                             "executor: one leads (a PostgreSQL advisory lock), the others "
+                             "stand by, and the state lives in that database (default: "
+                             "SCSYNC_LOCK_URL, where a password stays out of argv; neither: "
+                             "one controller, its state in DIR/controller.db)")
     parser.set_defaults(func=run)
 
 

@@ -82,7 +82,8 @@ Log = Callable[[str], None]
 def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str | None = None,
                log: Log | None = None, leave: frozenset[str] = frozenset(),
                log_failure: Log | None = None,
-               records: dict[str, Record] | None = None) -> ApplyResult:
+               records: dict[str, Record] | None = None,
+               guard: Callable[[], None] | None = None) -> ApplyResult:
     """Apply `plan`; state records what each manifest path now manages.
 
     The entries whose paths are in `leave` are neither written nor recorded
@@ -91,6 +92,8 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
     the one it had, which is how the loop tells drift from a change not yet made.
     `records` are the state records the plan was made from, when the caller
     has them (the loop reads them once per pass); otherwise they are read here.
+    `guard` runs before each connector's writes; what it raises stops the apply
+    there (the loop's leader confirms it still holds the lock, `leader.py`).
     """
     result = ApplyResult()
     if not plan.valid:
@@ -110,6 +113,8 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
         if entry.action in (Action.REFUSED, Action.ERROR) or result.aborted:
             keep.add(_carry(entry, records, state))
             continue
+        if guard is not None and entry.writes:
+            guard()
         try:
             connector_id = _apply_one(entry, client, result, say, plan.facts)
         except ExecutorUnreachable as exc:
@@ -134,6 +139,8 @@ def apply_plan(plan: Plan, client: ExecutorClient, state: State, *, commit: str 
         state.save(adopted)
     for item in plan.unmanaged:
         if item.prune and not result.aborted:
+            if guard is not None:
+                guard()
             _prune(item.connector_id, item.api_name, client, result, say, warn)
     # Records of manifests gone from the tree: those connectors are no longer managed.
     gone = [path for path in records if path not in keep]

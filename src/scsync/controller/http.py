@@ -68,6 +68,9 @@ def build_app(loop: Loop, reconciler: Reconciler,
             return JSONResponse({"detail": f"ignored: {event} {ref or ''}".strip()},
                                 status_code=202)
         loop.trigger()
+        if reconciler.snapshot.standby:  # behind a load balancer, /readyz keeps hooks away
+            return JSONResponse({"detail": "standby: the leader reconciles the push on its "
+                                 "next pass"}, status_code=202)
         return JSONResponse({"detail": "pass triggered"}, status_code=202)
 
     async def healthz(request: Request) -> Response:
@@ -75,6 +78,12 @@ def build_app(loop: Loop, reconciler: Reconciler,
 
     async def readyz(request: Request) -> Response:
         snap = reconciler.snapshot
+        if snap.standby:
+            assert snap.leader is not None
+            return JSONResponse({"status": "standby", "reason": "standby: "
+                                 + (f"{snap.leader['holder']} leads" if snap.leader["holder"]
+                                    else snap.leader["error"] or "no controller leads yet")},
+                                status_code=503)
         if snap.ready:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "not ready",
@@ -86,8 +95,10 @@ def build_app(loop: Loop, reconciler: Reconciler,
 
     async def status(request: Request) -> Response:
         snap = reconciler.snapshot
+        leader = {} if snap.leader is None else {"leader": dict(snap.leader)}
         return JSONResponse({
             "branch": settings.branch,
+            **leader,
             "last_seen_commit": snap.last_seen_commit,
             "last_applied_commit": snap.last_applied_commit,
             "invalid_commit": snap.invalid_commit,

@@ -8,7 +8,8 @@ the error is shown in /status and the log until a good commit follows.
 
 Failures (executor down, git unreachable) end the pass, never the process; the
 loop retries with a doubling delay.  One pass runs at a time, in the loop's
-thread; a webhook only wakes that thread.
+thread; a webhook only wakes that thread.  With `--lock`, only the leader runs
+passes (`leader.py`); a standby's loop tries the lock every second instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from scsync.client import ExecutorClient, ExecutorError
 from scsync.controller.apply import ApplyResult, apply_plan
 from scsync.controller.desired import Desired, DesiredReader
 from scsync.controller.journal import ConnectorDetail, LiveView, PassLog, PassRecord
+from scsync.controller.leader import RETRY, Leadership, NotLeader
 from scsync.controller.metrics import ControllerMetrics
 from scsync.controller.pipeline import git_renames, plan_against_live
 from scsync.controller.plan import Action, Plan, drift_findings
@@ -59,19 +61,26 @@ class Snapshot:
     live: LiveView = field(default_factory=LiveView)
     commits: Mapping[str, CommitInfo] = field(default_factory=dict)
     """The last seen and last applied commits' subjects, authors and dates."""
+    leader: Mapping[str, Any] | None = None
+    """With --lock: who leads, and whether this controller does (`Leadership.view`)."""
 
     @property
     def ready(self) -> bool:
         return self.last_success_at is not None and self.last_error is None
 
+    @property
+    def standby(self) -> bool:
+        return self.leader is not None and not self.leader["is_me"]
+
 
 class Reconciler:
     def __init__(self, settings: ControllerSettings, state: State, client: ExecutorClient,
-                 metrics: ControllerMetrics) -> None:
+                 metrics: ControllerMetrics, leadership: Leadership | None = None) -> None:
         self.settings = settings
         self.state = state
         self.client = client
         self.metrics = metrics
+        self.leadership = leadership or Leadership.alone(metrics.leader)
         self.reader = DesiredReader(settings.folder)
         self._repo: Repository | None = None
         self._good: Desired | None = None
@@ -80,12 +89,14 @@ class Reconciler:
         # passes every few seconds need not ask /openapi.json and /healthz again.
         self._kind = settings.executor_kind
         self._lock = threading.Lock()
-        self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED))
-        kept = state.recent_passes()
-        self.passes = PassLog(kept=kept)
-        self._numbered = kept[0].number if kept else 0
+        self._snapshot = Snapshot(state.get(LAST_SEEN), state.get(LAST_APPLIED),
+                                  leader=self.leadership.view())
+        self.passes = PassLog()
+        self._numbered = 0
         """The last pass number of earlier runs: this run's passes number on from it."""
+        self._carry_on()
         self._outcome = PassRecord(0, 0.0, 0.0, ok=False)  # what the pass did, for `passes`
+        self._unread: str | None = None  # why a standby could not read the state, if so
 
     @property
     def snapshot(self) -> Snapshot:
@@ -103,6 +114,33 @@ class Reconciler:
             self._repo.close()
             self._repo = None
 
+    def _carry_on(self) -> None:
+        """Number this run's passes on from those kept (by an earlier run, or the leader
+        this controller takes over from)."""
+        kept = self.state.recent_passes()
+        self.passes = PassLog(kept=kept)
+        self._numbered = (kept[0].number if kept else 0) - self.snapshot.passes
+
+    def lead(self) -> bool:
+        """Whether this controller may reconcile now: always without --lock; with it,
+        once it holds the lock (taken here when free).  A standby meanwhile shows who
+        leads and the commits the leader recorded."""
+        shown: dict[str, Any] = {}
+        try:
+            if self.leadership.campaign():
+                self._good = None  # the leader before may have applied more: read afresh
+                self._carry_on()
+            if not self.leadership.leading:
+                shown = {"last_seen_commit": self.state.get(LAST_SEEN),
+                         "last_applied_commit": self.state.get(LAST_APPLIED)}
+            self._unread = None
+        except StateError as exc:  # the first pass reports it, or the next try
+            if str(exc) != self._unread:  # once an outage, not every second
+                log.warning("the state cannot be read: %s", exc)
+            self._unread = str(exc)
+        self._publish(leader=self.leadership.view(), **shown)
+        return self.leadership.leading
+
     def run_pass(self) -> bool:
         """One pass; True when it succeeded.  Never raises."""
         started = time.monotonic()
@@ -110,8 +148,12 @@ class Reconciler:
         self._outcome = PassRecord(self._numbered + passes, time.time(), 0.0, ok=False)
         try:
             self._pass()
-        except (ExecutorError, GitError) as exc:
-            kind = "git" if isinstance(exc, GitError) else "executor"
+        except NotLeader:  # no longer ours to record either: the new leader keeps passes
+            self._publish(leader=self.leadership.view())
+            return False
+        except (ExecutorError, GitError, StateError) as exc:
+            kind = "git" if isinstance(exc, GitError) else \
+                "state" if isinstance(exc, StateError) else "executor"
             return self._failed(kind, f"{kind}: {exc}", started, passes)
         except Exception as exc:  # a bug must not stop the controller: log it, retry later
             log.exception("internal error in the reconcile pass")
@@ -180,8 +222,10 @@ class Reconciler:
             # A new commit's changes show as such while they are written (a retried
             # failure of the same commit stays an Error rather than flicker).
             self._statuses(plan, ApplyResult(), leave, applying=True)
+        self.leadership.confirm()  # --lock: before each apply, and each connector's writes
         result = apply_plan(plan, self.client, self.state, commit=good.source, log=log.info,
-                            leave=leave, log_failure=log.error, records=records)
+                            leave=leave, log_failure=log.error, records=records,
+                            guard=self.leadership.confirm)
         self.metrics.applied.inc(result.writes)
         if result.failed:
             self.metrics.errors.labels("apply").inc(len(result.failed))
@@ -190,6 +234,7 @@ class Reconciler:
             self._tally(plan, result)
             raise ExecutorError(None, result.aborted)
         if applied_before != good.source:
+            self.leadership.confirm()
             self.state.put(LAST_APPLIED, good.source)
             log.info("commit %s applied: %s; %s", good.source[:12], plan.summary(),
                      result.summary())
@@ -294,11 +339,29 @@ class Loop:
         failures = 0
         while not self._stop.is_set():
             self._wake.clear()
+            if not self.reconciler.lead():  # a standby: try the lock again soon
+                failures = 0
+                self._wake.wait(RETRY)
+                continue
             ok = self.reconciler.run_pass()
+            if not self.reconciler.leadership.leading:
+                continue  # the lock was lost mid-pass: stand by at once
             failures = 0 if ok else failures + 1
             delay = self.settings.interval if ok else min(
                 self.settings.backoff_initial * 2 ** (failures - 1),
                 self.settings.retry_delay_max)
             if not ok:
                 log.info("next attempt in %.1fs", delay)
+            self._pause(delay)
+
+    def _pause(self, delay: float) -> None:
+        """Wait `delay` or for a trigger; with --lock, confirming the lock every second,
+        so that a leader whose session ended says so at once rather than at its next pass."""
+        leadership = self.reconciler.leadership
+        if not leadership.locked:
             self._wake.wait(delay)
+            return
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0 and not self._wake.wait(min(left, RETRY)):
+            if not leadership.still_held():
+                return  # the loop's next turn publishes the standby

@@ -21,7 +21,7 @@ class ControllerMetrics:
                                registry=self.registry)
         self.errors = Counter("scsync_controller_errors",
                               "Errors, by kind: executor, git, invalid_commit, apply, refused, "
-                              "plan (a connector in error, e.g. SC127), internal.",
+                              "plan (a connector in error, e.g. SC127), state, internal.",
                               ["kind"], registry=self.registry)
         self.last_success = Gauge("scsync_controller_last_success_timestamp_seconds",
                                   "When the last pass succeeded (Unix time).",
@@ -29,8 +29,12 @@ class ControllerMetrics:
         self.connectors = Gauge("scsync_controller_connectors",
                                 "Managed connectors by sync state after the last pass.",
                                 ["sync"], registry=self.registry)
+        self.leader = Gauge("scsync_controller_leader",
+                            "1 while this controller leads (the one that writes to the "
+                            "executor), 0 while it stands by (--lock); 1 without --lock.",
+                            registry=self.registry)
         for kind in ("executor", "git", "invalid_commit", "apply", "refused", "plan",
-                     "internal"):
+                     "state", "internal"):
             self.errors.labels(kind)
         for result in ("ok", "failed"):
             self.passes.labels(result)

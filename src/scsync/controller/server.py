@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 
 import uvicorn
 
 from scsync.client import Credentials, ExecutorClient, RetryPolicy
 from scsync.controller.http import build_app
+from scsync.controller.leader import Holder, Leadership
 from scsync.controller.loop import Loop, Reconciler
 from scsync.controller.metrics import ControllerMetrics
-from scsync.controller.settings import ControllerSettings, require_ui_token
+from scsync.controller.settings import ControllerSettings, redact_url, require_ui_token
 from scsync.controller.state import State
 from scsync.controller.ui.routes import ui_routes
 from scsync.controller.ui.source import ExecutorReader
 from scsync.controller.ui.views import Context
-from scsync.errors import UsageError
+from scsync.errors import ConfigError, UsageError
 from scsync.hosting import HostingConfig, prepare_data_dir
 
 log = logging.getLogger("scsync.controller")
@@ -44,11 +46,58 @@ def serve(settings: ControllerSettings,
     # reconcile (write to the executor) before it finds out.  Nor one that would
     # show them to anyone who reaches a public address.
     require_ui_token(settings)
-    sock = listen_socket(settings.listen_host, settings.listen_port)
+    # Likewise the lock's database: a URL that cannot work stops the start.
+    state = _shared_state(settings) if settings.lock_url else None
     try:
-        return _serve(settings, sock, on_started)
+        sock = listen_socket(settings.listen_host, settings.listen_port)
+    except BaseException:
+        if state is not None:
+            state.close()
+        raise
+    try:
+        return _serve(settings, sock, on_started, state)
     finally:
         sock.close()
+
+
+def _postgres() -> ModuleType:
+    """controller/postgres.py, imported only for --lock (it needs the optional driver)."""
+    try:
+        from scsync.controller import postgres
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "psycopg":
+            raise
+        raise ConfigError("--lock needs PostgreSQL's driver psycopg, which is not installed: "
+                          "pip install 'scsync[postgres]'") from None
+    return postgres
+
+
+def _shared_state(settings: ControllerSettings) -> State:
+    assert settings.lock_url is not None
+    postgres = _postgres()
+    scope = postgres.Scope.of(settings)
+    state: State = postgres.PostgresState(settings.lock_url, scope)
+    log.info("--lock: state and leadership in PostgreSQL %s (schema %s, lock key %d)",
+             redact_url(settings.lock_url), scope.schema, scope.key)
+    return state
+
+
+def _leadership(settings: ControllerSettings, sock: socket.socket,
+                metrics: ControllerMetrics) -> Leadership | None:
+    if settings.lock_url is None:
+        return None
+    postgres = _postgres()
+    me = Holder(f"{socket.gethostname()}:{os.getpid()}", _address(settings, sock))
+    lock = postgres.AdvisoryLock(settings.lock_url, postgres.Scope.of(settings), me)
+    return Leadership(lock, me, metrics.leader)
+
+
+def _address(settings: ControllerSettings, sock: socket.socket) -> str:
+    """The endpoints' URL as another host would use it (the bound port, not the asked)."""
+    host = settings.listen_host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - compared, not bound
+        host = socket.gethostname()
+    return f"http://{_host(host)}:{sock.getsockname()[1]}"
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -70,14 +119,17 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve(settings: ControllerSettings, sock: socket.socket,
-           on_started: Callable[[ControllerSettings], None] | None) -> int:
+           on_started: Callable[[ControllerSettings], None] | None,
+           shared: State | None = None) -> int:
     local = Path(settings.repo)
     credentials = Credentials.from_env(local if local.is_dir() else None)
     prepare_data_dir(settings.data_dir)
-    with State(settings.state_path) as state, \
+    metrics = ControllerMetrics()
+    leadership = _leadership(settings, sock, metrics)
+    with shared or State(settings.state_path) as state, \
             ExecutorClient(settings.executor_url, credentials,
                            timeout=settings.request_timeout) as client:
-        reconciler = Reconciler(settings, state, client, ControllerMetrics())
+        reconciler = Reconciler(settings, state, client, metrics, leadership)
         loop = Loop(reconciler, settings)
         # The UI reads with clients of its own, once each (a page must not wait on
         # retries): the loop's client stays the loop's.
@@ -112,6 +164,7 @@ def _serve(settings: ControllerSettings, sock: socket.socket,
         finally:
             signal.signal(signal.SIGTERM, previous)
             loop.stop()
+            reconciler.leadership.release()  # a standby takes over now, not in a second
             reconciler.close()
             reader.close()
     log.info("controller stopped")

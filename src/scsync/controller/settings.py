@@ -21,6 +21,8 @@ DEFAULT_DATA_DIR = DATA_DIR
 WEBHOOK_SECRET_ENV = "SCSYNC_GIT_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 UI_TOKEN_ENV = "SCSYNC_UI_TOKEN"  # noqa: S105 - a variable name
 UI_TOKEN_FILE_ENV = "SCSYNC_UI_TOKEN_FILE"  # noqa: S105 - a variable name
+LOCK_URL_ENV = "SCSYNC_LOCK_URL"
+LOCK_SCHEMES = ("postgresql", "postgres")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,10 @@ class ControllerSettings:
     ui_token: str | None = field(default=None, repr=False)
     """The bearer token the web UI and /status ask of every client: required when the
     endpoints listen beyond loopback; from SCSYNC_UI_TOKEN or SCSYNC_UI_TOKEN_FILE only."""
+    lock_url: str | None = field(default=None, repr=False)
+    """PostgreSQL URL (`--lock`, else SCSYNC_LOCK_URL): the controllers of one repository,
+    branch and executor elect one leader there and keep their state there; None: one
+    controller alone, its state in `controller.db`.  It may hold a password: never logged."""
 
     @property
     def state_path(self) -> Path:
@@ -174,11 +180,29 @@ def parse_allow(values: list[str] | None) -> frozenset[tuple[str, str]]:
 
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_PASSWORD_PARAM = re.compile(r"(?<=[?&]password=)[^&#\s]*", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
-    """A clone URL fit for logs: `https://token@host/x` becomes `https://***@host/x`."""
-    return _USERINFO.sub("***@", url)
+    """A URL fit for logs: `https://token@host/x` becomes `https://***@host/x` (and a
+    PostgreSQL URL's `?password=` its `***`)."""
+    return _PASSWORD_PARAM.sub("***", _USERINFO.sub("***@", url))
+
+
+def lock_url_from(option: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """`--lock URL`, else SCSYNC_LOCK_URL (where a password stays out of argv), else None."""
+    env = os.environ if environ is None else environ
+    url = option if option is not None else env.get(LOCK_URL_ENV) or None
+    if url is None:
+        return None
+    source = "--lock" if option is not None else LOCK_URL_ENV
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in LOCK_SCHEMES:
+        shown = f"{scheme}:// is not PostgreSQL" if scheme.isalnum() else "not a URL"
+        raise UsageError(f"{source}: {shown}: expected "
+                         "postgresql://USER@HOST:PORT/DATABASE (the password, if any, in "
+                         f"{LOCK_URL_ENV} or ~/.pgpass rather than on the command line)")
+    return url
 
 
 def settings_from_args(args: Any,
@@ -196,4 +220,5 @@ def settings_from_args(args: Any,
         data_dir=Path(args.data_dir), interval=args.interval, drift=args.drift,
         prune=args.prune, allow_api_name_changes=parse_allow(args.allow_api_name_change),
         listen_host=host, listen_port=port,
+        lock_url=lock_url_from(getattr(args, "lock", None), environ),
     ), environ)

@@ -1,6 +1,8 @@
 """The controller's memory: which connector each manifest path manages, and what it applied.
 
-One SQLite file (WAL) under the data folder.  It is what turns an edited
+One SQLite file (WAL) under the data folder; with `--lock`, tables in PostgreSQL
+instead (`controller/postgres.py` runs the same statements there, so that a
+standby taking over knows what the leader applied).  It is what turns an edited
 `api_name` into a recognised API-name change rather than a delete and a create:
 a path (or the path git says it was renamed from) maps to a connector id and
 the api_name last applied to it.  Losing the file is survivable: the plan then
@@ -12,19 +14,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from scsync.controller.journal import PASSES_KEPT, PassRecord
 from scsync.errors import ScsyncError
 from scsync.hosting import prepare_data_dir, transaction
 
-_SCHEMA = """
+# Every statement below is written once, in SQL that SQLite and PostgreSQL both read
+# (`?` marks a parameter; controller/postgres.py runs them on PostgreSQL).
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS managed (
     path TEXT PRIMARY KEY,
     connector_id TEXT NOT NULL,
@@ -68,11 +72,20 @@ def _errors(path: Path) -> Iterator[None]:
                          ) from None
 
 
+class Writer(Protocol):
+    """What a transaction runs statements on: a SQLite connection, or PostgreSQL's."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+
 class State:
     """Thread-safe: the reconcile loop writes while the HTTP endpoints may read.
 
     With `create=False` (plan, which only reads) nothing is created: a missing
-    file reads as an empty state held in memory.
+    file reads as an empty state held in memory.  Subclasses over another
+    database (`postgres.PostgresState`) replace `_rows`, `_tx`, `close` only.
     """
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
@@ -91,7 +104,7 @@ class State:
                                            isolation_level=None, timeout=30)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
 
     def __enter__(self) -> State:
         return self
@@ -105,14 +118,17 @@ class State:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Writer]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
         with self._lock, _errors(self.path), transaction(self._db) as db:
             yield db
 
-    def records(self) -> dict[str, Record]:
+    def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock, _errors(self.path):
-            rows = self._db.execute(
-                "SELECT path, connector_id, api_name, commit_id FROM managed").fetchall()
+            return self._db.execute(sql, parameters).fetchall()
+
+    def records(self) -> dict[str, Record]:
+        rows = self._rows("SELECT path, connector_id, api_name, commit_id FROM managed")
         return {r[0]: Record(*r) for r in rows}
 
     def save(self, records: Iterable[Record], forget: Iterable[str] = ()) -> None:
@@ -129,9 +145,8 @@ class State:
             )
 
     def get(self, key: str) -> str | None:
-        with self._lock, _errors(self.path):
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
 
     def put(self, key: str, value: str | None) -> None:
         with self._tx() as db:
@@ -141,16 +156,15 @@ class State:
     def add_pass(self, record: PassRecord, keep: int = PASSES_KEPT) -> None:
         """Keep a pass (replacing one of the same number) and only the latest `keep`."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO passes (number, record) VALUES (?, ?)",
+            db.execute("INSERT INTO passes (number, record) VALUES (?, ?) ON CONFLICT(number) "
+                       "DO UPDATE SET record = excluded.record",
                        (record.number, json.dumps(asdict(record))))
             db.execute("DELETE FROM passes WHERE number <= ?", (record.number - keep,))
 
     def recent_passes(self, limit: int = PASSES_KEPT) -> list[PassRecord]:
         """The latest passes kept, newest first (a row this version cannot read is left
         out: the list is for people, not a ledger)."""
-        with self._lock, _errors(self.path):
-            rows = self._db.execute("SELECT record FROM passes ORDER BY number DESC LIMIT ?",
-                                    (limit,)).fetchall()
+        rows = self._rows("SELECT record FROM passes ORDER BY number DESC LIMIT ?", (limit,))
         out = []
         for (text,) in rows:
             try:
