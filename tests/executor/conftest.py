@@ -212,6 +212,17 @@ def sh_job(script: str, **job: Any) -> dict[str, Any]:
     return {"command": ["/bin/sh", "-c", script], **job}
 
 
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """The most (start, end) intervals open at once; at equal instants the end sorts
+    first: a slot freed and taken at once is no overlap."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    return peak
+
+
 def wait_execution(client: ExecutorClient, ref: str, execution_id: str,
                    statuses: tuple[str, ...] = ("success", "partial_success", "error",
                                                 "cancelled"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ExecutorFactory, sh_job, wait_for
+from .conftest import ExecutorFactory, max_overlap, sh_job, wait_for
 
 LIMITS = {"serial": 1, "three": 3, "eight": 8}
 TRIGGERS = {"serial": 150, "three": 350, "eight": 500}  # 1,000 in all
@@ -24,16 +24,6 @@ PEER_COUNT = ('touch "$RUN_DIR/$SCSYNC_EXECUTION_ID"; '
 
 def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    # At equal instants the end sorts first: a slot freed and taken at once is no overlap.
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = peak = 0
-    for _, delta in events:
-        running += delta
-        peak = max(peak, running)
-    return peak
 
 
 @pytest.mark.slow
@@ -94,11 +84,11 @@ def test_thousand_simultaneous_triggers_respect_every_limit(
             assert len(executions) == TRIGGERS[name]
             assert {e["status"] for e in executions} == {"success"}, name
             intervals = [(_ts(e["started_at"]), _ts(e["ended_at"])) for e in executions]
-            assert _max_overlap(intervals) <= limit, name
+            assert max_overlap(intervals) <= limit, name
             assert sampled[name] <= limit, name
             peaks = [int(p.read_text()) for p in dirs[name][1].iterdir()]
             assert len(peaks) == TRIGGERS[name]
             assert max(peaks) <= limit, name
         # the limits were actually reached, or this test would prove nothing
-        assert _max_overlap([(_ts(e["started_at"]), _ts(e["ended_at"]))
+        assert max_overlap([(_ts(e["started_at"]), _ts(e["ended_at"]))
                              for e in c.list_executions("eight", page_size=500)]) >= 2

@@ -32,6 +32,7 @@ from .conftest import (
     WebhookReceiver,
     base_env,
     free_port,
+    max_overlap,
     sh_job,
     unique_name,
     wait_execution,
@@ -102,15 +103,6 @@ def _stamp_job(folder: Path, gate: Path | None = None) -> dict[str, Any]:
                   f"echo parent $PPID >> {out}")
 
 
-def _most_at_once(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    now = peak = 0
-    for _, step in events:
-        now += step
-        peak = max(peak, now)
-    return peak
-
-
 def test_three_replicas_never_run_more_than_the_limit_and_run_everything_once(
         replicas: Any, tmp_path: Path, pg_url: str) -> None:
     group = replicas(3, "--lease", "5")
@@ -158,7 +150,7 @@ def test_three_replicas_never_run_more_than_the_limit_and_run_everything_once(
         runs[execution["id"]] = (float(lines[1]), float(lines[3]))
         # The replica that admitted it ran its job.
         assert int(lines[5]) == pids[execution["replica_id"]], execution["id"]
-    assert _most_at_once(list(runs.values())) <= 3
+    assert max_overlap(list(runs.values())) <= 3
     assert starts == sorted(starts)  # FIFO: started in the order they were queued
     by_replica = {e["replica_id"] for e in ended}
     assert len(by_replica) >= 2, by_replica  # the work was shared
@@ -322,7 +314,7 @@ def test_each_scheduled_slot_fires_once_across_replicas(replicas: Any, pg_url: s
 
 @pytest.mark.parametrize(("how", "needle"), [
     (["--db", "postgresql://scsync:hunter2@127.0.0.1:1/nope"], "cannot connect to "
-     "postgresql://scsync:***@127.0.0.1:1/nope"),
+     "postgresql://***@127.0.0.1:1/nope"),
     (["--db", "mysql://127.0.0.1/x"], "give a SQLite file or a postgresql:// URL"),
     ({"SCSYNC_DB_URL": "not a url"}, "SCSYNC_DB_URL 'not a url' is not a postgresql:// URL"),
 ])

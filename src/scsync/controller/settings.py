@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from scsync.checks.settings import API_NAME
 from scsync.errors import ConfigError, UsageError
 from scsync.hosting import DATA_DIR, DEFAULT_DEADLINE, deadline_from_env
 from scsync.manifest.discover import DEFAULT_FOLDER
+from scsync.redact import redact_url as redact_url
 
 DriftMode = Literal["fix", "warn"]
 DEFAULT_DATA_DIR = DATA_DIR
@@ -177,16 +177,6 @@ def parse_allow(values: list[str] | None) -> frozenset[tuple[str, str]]:
                              "or _), e.g. orders:orders_v2")
         pairs.add((old, new))
     return frozenset(pairs)
-
-
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-_PASSWORD_PARAM = re.compile(r"(?<=[?&]password=)[^&#\s]*", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """A URL fit for logs: `https://token@host/x` becomes `https://***@host/x` (and a
-    PostgreSQL URL's `?password=` its `***`)."""
-    return _PASSWORD_PARAM.sub("***", _USERINFO.sub("***@", url))
 
 
 def lock_url_from(option: str | None, environ: Mapping[str, str] | None = None) -> str | None:

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from scsync.errors import ScsyncError
 from scsync.hosting import transaction as sqlite_transaction
+from scsync.redact import redact_url as redact
 
 if TYPE_CHECKING:
     import psycopg
@@ -65,15 +66,6 @@ class Connection(Protocol):
 
 def is_postgres_url(text: str) -> bool:
     return urlsplit(text).scheme in POSTGRES_SCHEMES
-
-
-def redact(url: str) -> str:
-    """The URL with its password (if any) as ***, for logs and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 # -- SQLite -------------------------------------------------------------------------

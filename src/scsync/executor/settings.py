@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scsync.errors import ConfigError
-from scsync.executor.database import is_postgres_url, redact
+from scsync.executor.database import is_postgres_url
 from scsync.executor.dialect import CADENCE_MAX, DEFAULT_OBJECTS, CustomObject
 from scsync.hosting import DATA_DIR, prepare_data_dir
+from scsync.redact import redact_url as redact
 
 DELIVERY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 """Retry delays after an immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h."""
