@@ -54,6 +54,7 @@ class Replica:
         self._stop = asyncio.Event()
         self._listener: threading.Thread | None = None
         self._listen_db: Any = None
+        self._told: set[str] = set()
 
     def register(self) -> None:
         """Take the lease (before anything runs); a lost id is replaced by a new one."""
@@ -72,7 +73,18 @@ class Replica:
         self._store.replica_id = self.id
 
     def tell(self, what: str = ADMIT) -> None:
-        """Wake the other replicas (their admission, or their slot timer)."""
+        """Wake the other replicas (their admission, or their slot timer and admission).
+
+        On the event loop: every tell of one loop iteration (a burst of triggers) goes
+        out as one NOTIFY, at the end of it, rather than a database round trip each."""
+        first = not self._told
+        self._told.add(what)
+        if first:
+            asyncio.get_running_loop().call_soon(self._send)
+
+    def _send(self) -> None:
+        what = SCHEDULE if SCHEDULE in self._told else ADMIT  # a schedule wake admits too
+        self._told.clear()
         try:
             self._store.notify_replicas(f"{self.id}:{what}")
         except Exception:  # a missed wake-up costs at most the one-second tick
