@@ -186,10 +186,11 @@ def main() -> int:
               f"p50 {_ms(_pct(freed, 0.5))} p99 {_ms(_pct(freed, 0.99))} | idle trigger to "
               f"start p50 {_ms(_pct(waits, 0.5))} p99 {_ms(_pct(waits, 0.99))}")
     one, three = results["PostgreSQL, 1 replica"][0], results["PostgreSQL, 3 replicas"][0]
-    worst = max(max(_pct(r[1], 0.99), _pct(r[2], 0.99))
-                for label, r in results.items() if label.startswith("PostgreSQL"))
-    print(f"goal: admission p99 under 10 ms on PostgreSQL: worst p99 {_ms(worst)} -> "
-          f"{'met' if worst < 0.010 else 'MISSED'}")
+    pg = [r for label, r in results.items() if label.startswith("PostgreSQL")]
+    for what, worst in (("idle", max(_pct(r[2], 0.99) for r in pg)),
+                        ("after a slot frees, under load", max(_pct(r[1], 0.99) for r in pg))):
+        print(f"goal: admission p99 under 10 ms on PostgreSQL, {what}: worst p99 "
+              f"{_ms(worst)} -> {'met' if worst < 0.010 else 'MISSED'}")
     print(f"goal: 3 replicas at least as fast as 1: {three:.1f} vs {one:.1f} executions/s "
           f"({three / one:.2f}x) -> {'met' if three >= one else 'MISSED'}")
     print(f"median idle admission, SQLite vs PostgreSQL 1 replica: "
