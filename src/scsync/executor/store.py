@@ -258,13 +258,13 @@ class Store(OutboxQueries, AdmissionQueries, ReplicaQueries):
         is_dry_run: bool, diff_check: bool,
     ) -> str:
         execution_id = str(uuid.uuid4())
+        values = (execution_id, connector_id, initiated_by, initiator_email, int(is_dry_run),
+                  int(diff_check), now_iso())
+        if self.postgres:  # one statement, atomic by itself: one round trip, not four
+            self._db.execute(_ENQUEUE_COUNTED, values)
+            return execution_id
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO executions (id, connector_id, status, initiated_by, initiator_email,"
-                " is_dry_run, diff_check, created) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)",
-                (execution_id, connector_id, initiated_by, initiator_email,
-                 int(is_dry_run), int(diff_check), now_iso()),
-            )
+            db.execute(_ENQUEUE, values)
             db.execute("UPDATE connectors SET used_count = used_count + 1 WHERE id = ?",
                        (connector_id,))
         return execution_id
@@ -419,6 +419,15 @@ def _exclusive_lock(path: Path) -> Any:
     os.set_inheritable(handle.fileno(), False)
     return handle
 
+
+_ENQUEUE = ("INSERT INTO executions (id, connector_id, status, initiated_by, initiator_email,"
+            " is_dry_run, diff_check, created) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)")
+
+_ENQUEUE_COUNTED = (  # PostgreSQL: the insert and the count in one statement
+    "WITH e AS (INSERT INTO executions (id, connector_id, status, initiated_by,"
+    " initiator_email, is_dry_run, diff_check, created)"
+    " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING connector_id)"
+    " UPDATE connectors SET used_count = used_count + 1 WHERE id = (SELECT connector_id FROM e)")
 
 MIGRATION_LOCK = 0x5C5_E0EC
 """The advisory lock PostgreSQL replicas take turns on to migrate."""

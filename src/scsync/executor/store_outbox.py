@@ -47,17 +47,16 @@ class OutboxQueries:
         until `claim_seconds` from now (`FOR UPDATE SKIP LOCKED`: a row another replica is
         claiming is left to it), so no two replicas send it at once; a claim that runs out
         (its replica died while sending) lets any replica send it again: at least once."""
-        if is_postgres(self._db):
-            with self.transaction() as db:
-                rows = db.execute(
-                    "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
-                    " SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
-                    " AND (claimed_until IS NULL OR claimed_until < ?)"
-                    " AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
-                    " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
-                    " RETURNING id, kind, target, payload, attempts, next_attempt_at",
-                    (self.replica_id, now + claim_seconds, now, now,
-                     json.dumps(list(exclude)), limit)).fetchall()
+        if is_postgres(self._db):  # one statement, atomic by itself: no BEGIN and COMMIT
+            rows = self._db.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                " SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+                " AND (claimed_until IS NULL OR claimed_until < ?)"
+                " AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
+                " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, kind, target, payload, attempts, next_attempt_at",
+                (self.replica_id, now + claim_seconds, now, now,
+                 json.dumps(list(exclude)), limit)).fetchall()
             rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))
             return [Delivery.from_row(r) for r in rows]
         rows = self._db.execute(
