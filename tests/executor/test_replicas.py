@@ -96,8 +96,10 @@ def replicas(tmp_path: Path, pg_url: str) -> Iterator[Any]:
 
 def _stamp_job(folder: Path, gate: Path | None = None) -> dict[str, Any]:
     """A job that writes `start <t>` and `end <t>` lines to a file named by its execution
-    (and, with a gate, waits for the gate file in between)."""
-    wait = f'while [ ! -e "{gate}" ]; do sleep 0.02; done; ' if gate else "sleep 0.01; "
+    (and, with a gate, waits for the gate file in between, or until the test's folder is
+    gone: a killed replica's jobs are nobody's to stop)."""
+    wait = (f'while [ ! -e "{gate}" ] && [ -d "{folder}" ]; do sleep 0.02; done; ' if gate
+            else "sleep 0.01; ")
     out = f'"{folder}/$SCSYNC_EXECUTION_ID"'
     return sh_job(f"echo start $(date +%s.%N) >> {out}; {wait}echo end $(date +%s.%N) >> {out}; "
                   f"echo parent $PPID >> {out}")
