@@ -14,6 +14,8 @@ import os
 import random
 import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -321,9 +323,6 @@ def test_each_scheduled_slot_fires_once_across_replicas(replicas: Any, pg_url: s
     ({"SCSYNC_DB_URL": "not a url"}, "SCSYNC_DB_URL 'not a url' is not a postgresql:// URL"),
 ])
 def test_a_bad_database_is_a_one_line_error(tmp_path: Path, how: Any, needle: str) -> None:
-    import subprocess
-    import sys
-
     args, env = (how, base_env()) if isinstance(how, list) else ([], base_env(**how))
     run = subprocess.run([sys.executable, "-m", "scsync", "executor", "serve", "--port",
                           str(free_port()),

@@ -63,6 +63,8 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
+    def close(self) -> None: ...
+
 
 def is_postgres_url(text: str) -> bool:
     return urlsplit(text).scheme in POSTGRES_SCHEMES
@@ -202,32 +204,26 @@ def is_postgres(db: Connection) -> bool:
     return isinstance(db, PgConnection)
 
 
-def close(db: Connection) -> None:
-    if isinstance(db, PgConnection):
-        db.close()
-    else:
-        assert isinstance(db, sqlite3.Connection)
-        db.close()
+@lru_cache(maxsize=2)
+def _errors(kind: str) -> tuple[type[Exception], ...]:
+    """`kind` ("Error", "IntegrityError") as both drivers spell it; psycopg's only when
+    it is installed."""
+    found: list[type[Exception]] = [getattr(sqlite3, kind)]
+    try:
+        import psycopg
+    except ImportError:
+        return tuple(found)
+    return (*found, getattr(psycopg, kind))
 
 
-@lru_cache(maxsize=1)
 def database_errors() -> tuple[type[Exception], ...]:
     """What a failing database raises, on either kind."""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.Error,)
-    return (sqlite3.Error, psycopg.Error)
+    return _errors("Error")
 
 
-@lru_cache(maxsize=1)
 def integrity_errors() -> tuple[type[Exception], ...]:
     """What a broken constraint raises, on either kind (a unique api_name taken)."""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.IntegrityError,)
-    return (sqlite3.IntegrityError, psycopg.IntegrityError)
+    return _errors("IntegrityError")
 
 
 # -- translation --------------------------------------------------------------------

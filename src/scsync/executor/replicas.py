@@ -32,7 +32,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scsync.executor.database import PgConnection
 from scsync.executor.settings import ExecutorSettings
 from scsync.executor.store import Store, now_iso
 from scsync.executor.store_replicas import CHANNEL
@@ -94,9 +93,7 @@ class Replica:
                on_wake: Callable[[str], None]) -> None:
         """Start the LISTEN thread: each wake-up of another replica calls `on_wake(what)`
         on the event loop."""
-        db = self._store._db
-        assert isinstance(db, PgConnection)
-        self._listen_db = db.listen_connection()
+        self._listen_db = self._store.listen_connection()
         self._listen_db.execute(f"LISTEN {CHANNEL}")
 
         def run() -> None:
@@ -119,9 +116,7 @@ class Replica:
         with contextlib.suppress(Exception):
             self._listen_db.close()
         try:
-            db = self._store._db
-            assert isinstance(db, PgConnection)
-            self._listen_db = db.listen_connection()
+            self._listen_db = self._store.listen_connection()
             self._listen_db.execute(f"LISTEN {CHANNEL}")
         except Exception:
             log.warning("cannot LISTEN again yet", exc_info=True)

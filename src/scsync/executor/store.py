@@ -108,6 +108,11 @@ class Store(OutboxQueries, AdmissionQueries, ReplicaQueries):
         self._path = path
         self._migrate_sqlite()
 
+    def listen_connection(self) -> Any:
+        """PostgreSQL: a connection of its own, outside the pool, for LISTEN."""
+        assert isinstance(self._db, PgConnection), "only replicas on PostgreSQL listen"
+        return self._db.listen_connection()
+
     def ping(self) -> None:
         self._db.execute("SELECT 1").fetchone()
 
@@ -123,14 +128,11 @@ class Store(OutboxQueries, AdmissionQueries, ReplicaQueries):
         return ScheduleStore(sqlite_connect(self._path))
 
     def close(self) -> None:
-        if self._pool is not None:
-            assert isinstance(self._db, PgConnection)
-            self._db.close()
-            self._pool.close()
-            return
-        assert isinstance(self._db, sqlite3.Connection)
         self._db.close()
-        self._lock.close()
+        if self._pool is not None:
+            self._pool.close()
+        else:
+            self._lock.close()
 
     def _migrate_sqlite(self) -> None:
         version: int = self._db.execute("PRAGMA user_version").fetchone()["user_version"]

@@ -47,7 +47,6 @@ class AdmissionQueries:
         queue is looked at: after one of its jobs ends, no other slot has freed.
         """
         started: list[Execution] = []
-        now = now_iso()
         with self.transaction() as db:
             # Live runs need an executable status; dry runs (as on Kizen) only a slot.
             if connector_id is None:

@@ -31,7 +31,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from scsync import cadence
-from scsync.executor.database import Connection, begin, close
+from scsync.executor.database import Connection, begin
 from scsync.executor.records import ConnectorSettings, Row, SlotOutcome
 from scsync.executor.store_outbox import now_iso
 
@@ -65,7 +65,7 @@ class ScheduleStore:
         self._db = db
 
     def close(self) -> None:
-        close(self._db)
+        self._db.close()
 
     def transaction(self) -> AbstractContextManager[Connection]:
         return begin(self._db)

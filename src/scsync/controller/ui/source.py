@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from scsync.client import ExecutorClient, ExecutorError, NotFound
@@ -139,7 +140,7 @@ class ExecutorReader:
         out: dict[str, Activity | None] = {}
         for start in range(0, len(refs), BATCH):
             chunk = refs[start:start + BATCH]
-            answer = self._call(lambda c, ids=chunk: c.activity(ids))  # type: ignore[misc]
+            answer = self._call(partial(ExecutorClient.activity, connector_ids=chunk))
             if answer is None:
                 raise _NoBulk
             for item in answer:
