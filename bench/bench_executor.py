@@ -8,8 +8,8 @@ several client threads at once, waits for every execution to end, and prints:
 - trigger-to-start latency p50/p99 (time queued, whatever the reason);
 - overhead per execution: the executor's run time (admission to recorded end)
   minus a bare `subprocess.Popen` + `wait` of the same job, measured in this run;
-- admission after a slot frees, p50/p99: from one execution's end to the start
-  of the next queued one on the same connector.
+- admission after a slot frees, p50/p99: for executions the limit held, from the
+  end of the execution whose slot they took to their start.
 
 Medians and percentiles, not means: the machine is shared and noisy.
 """
@@ -173,7 +173,8 @@ def _measure(url: str, executions: int,
     assert {e["status"] for e in every} == {"success"}, {e["status"] for e in every}
     run_times = [_ts(e["ended_at"]) - _ts(e["started_at"]) for e in every]
     waits = [_ts(e["started_at"]) - _ts(e["created"]) for e in every]
-    return run_times, waits, _after_free(rows), last_end - first_trigger
+    return (run_times, waits, _after_free(rows, dict(zip(names, LIMITS, strict=True))),
+            last_end - first_trigger)
 
 
 def _wait_all_ended(c: ExecutorClient, names: list[str]) -> None:
@@ -183,16 +184,32 @@ def _wait_all_ended(c: ExecutorClient, names: list[str]) -> None:
         time.sleep(0.1)
 
 
-def _after_free(rows: dict[str, list[dict[str, Any]]]) -> list[float]:
-    """For executions that were queued when a slot freed: that end to their start."""
-    samples = []
-    for executions in rows.values():
-        ends = sorted(_ts(e["ended_at"]) for e in executions)
+def _after_free(rows: dict[str, list[dict[str, Any]]],
+                limits: dict[str, int]) -> list[float]:
+    return list(held(rows, limits).values())
+
+
+def held(rows: dict[str, list[dict[str, Any]]], limits: dict[str, int]) -> dict[str, float]:
+    """The executions the limit held, each with the time from the end that freed its slot
+    to its start.
+
+    An execution counts when it was queued at that end and its connector was then
+    at its limit (`limits[name]` running just before the end, as the executions'
+    own start and end times tell).  One created while slots were free waited for
+    its trigger's wake-up instead: that is trigger to start, not a freed slot.
+    """
+    samples = {}
+    for name, executions in rows.items():
+        spans = [(_ts(e["started_at"]), _ts(e["ended_at"])) for e in executions]
+        ends = sorted(end for _, end in spans)
         for e in executions:
             start, created = _ts(e["started_at"]), _ts(e["created"])
             freed = [t for t in ends if t <= start]
-            if freed and created <= freed[-1]:
-                samples.append(start - freed[-1])
+            if not freed or created > freed[-1]:
+                continue
+            running = sum(1 for began, ended in spans if began < freed[-1] <= ended)
+            if running >= limits[name]:
+                samples[e["id"]] = start - freed[-1]
     return samples
 
 

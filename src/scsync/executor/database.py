@@ -12,8 +12,8 @@ function is created so the one expression that needs it reads the same.
 
 Transactions differ in what they lock, and the store says so where it matters:
 SQLite's `BEGIN IMMEDIATE` serialises every writer of the file (one process);
-PostgreSQL's are READ COMMITTED, so a read that decides a write locks its rows
-(`FOR UPDATE`, which `Database.for_update` spells for PostgreSQL only).
+PostgreSQL's are READ COMMITTED, so a read that decides a write takes a lock
+first (`FOR UPDATE` on its rows, or admission's advisory lock per connector).
 
 psycopg is imported only when a PostgreSQL URL is opened: the embedded default
 does not need it installed (`pip install 'scsync[postgres]'`).

@@ -4,14 +4,18 @@ A mixin of `Store`, on the event loop's connection.  Each call is one
 transaction with no `await` inside it, so no two admissions can see the same
 free slot: that is what makes the concurrency limit exact.  On SQLite the
 transaction is `BEGIN IMMEDIATE`, which no other writer of the file can
-interleave.  On PostgreSQL, where replicas admit at once, each connector's row
-is locked first and only then are its running executions counted, in a
-statement of their own, so the count includes every admission committed before
-the lock was granted.  Only admission raises a connector's running count, and
-only under that lock.  The lock is `FOR UPDATE SKIP LOCKED` (a connector
-another replica is admitting is left to it), except after a job's end, when only
-its connector is looked at: then the lock is waited for (a trigger holds it for a
-moment), and as nothing else is held, no cycle of waits can form.
+interleave.  On PostgreSQL, where replicas admit at once, each connector's
+admission lock (a transaction-scoped advisory lock, `ADMISSION_LOCKS`) is taken
+first and only then are its running executions counted, in a statement of
+their own, so the count includes every admission committed before the lock was
+granted.  Only admission raises a connector's running count, and only under
+that lock; a trigger or a PATCH never waits for it (a row lock would make every
+trigger wait behind an admission's spawns).  The lock is tried (a connector
+another replica is admitting is left to it), except after a job's end, when
+only its connector is looked at: then it is waited for, and as nothing else is
+held, no cycle of waits can form.  A connector with no free slot in the first
+read is not locked at all: a slot freed since is handed over by the end that
+freed it, and a raised limit wakes every replica once it is committed.
 """
 
 from __future__ import annotations
@@ -56,11 +60,13 @@ class AdmissionQueries:
             postgres = is_postgres(db)
             for candidate in candidates:
                 free = candidate["free"]
+                if free <= 0:
+                    continue  # no slot as of this read: a slot freed since, its end hands over
                 if postgres:
-                    # After a job's end (one connector): wait for a trigger's short hold of
-                    # the row, rather than leave the freed slot to the next wake-up.
+                    # After a job's end (one connector): wait for another admission of it,
+                    # rather than leave the freed slot to the next wake-up.
                     lock = _LOCK_WAIT if connector_id is not None else _LOCK
-                    if db.execute(lock, (candidate["id"],)).fetchone() is None:
+                    if not db.execute(lock, (candidate["id"],)).fetchone()["held"]:
                         continue  # another replica is admitting it right now
                     free = db.execute(_FREE, (candidate["id"],)).fetchone()["free"]
                 room = min(free, budget - len(started))
@@ -100,8 +106,13 @@ _CANDIDATE = (
     " c.max_concurrent_executions - (SELECT count(*) FROM executions r"
     "  WHERE r.connector_id = c.id AND r.status = 'running') AS free FROM connectors c")
 _ONE_CANDIDATE = _CANDIDATE + " WHERE c.id = ?"
-_LOCK = "SELECT id FROM connectors WHERE id = ? FOR UPDATE SKIP LOCKED"
-_LOCK_WAIT = "SELECT id FROM connectors WHERE id = ? FOR UPDATE"
+ADMISSION_LOCKS = 0x5C5A
+"""The class of the connectors' admission locks: PostgreSQL advisory locks keyed (class,
+hashtext(connector id)), a key space apart from the one-number keys of the migration and
+the controller's leader locks."""
+_KEY = f"{ADMISSION_LOCKS}, hashtext(?)"
+_LOCK = f"SELECT pg_try_advisory_xact_lock({_KEY}) AS held"
+_LOCK_WAIT = f"SELECT true AS held FROM (SELECT pg_advisory_xact_lock({_KEY})) l"  # noqa: S608 - constants
 _FREE = ("SELECT c.max_concurrent_executions - (SELECT count(*) FROM executions r"
          " WHERE r.connector_id = c.id AND r.status = 'running') AS free"
          " FROM connectors c WHERE c.id = ?")
