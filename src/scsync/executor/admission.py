@@ -1,10 +1,13 @@
 """The scheduler: admits queued executions into free slots and ends the ones that finish.
 
-There is exactly one scheduler task per database (the store holds a file lock),
-and admission is one synchronous SQLite transaction on the loop thread, so no
-two admissions can ever see the same free slot.  Anything that may free or add
-capacity (a trigger, a PATCH, a job's end) calls `wake()`; the periodic tick is
-only a safety net.
+Admission is one synchronous transaction on the loop thread (SQLite: the store
+holds the file, so one scheduler per database; PostgreSQL: a lock per connector
+across replicas), so no two admissions can ever see the same free slot.  A
+trigger admits its connector in its own request and a job's end in its own
+callback (`_hand_over`), rather than behind the requests queued on the loop;
+anything else that may free or add capacity (a PATCH, a fired slot, another
+replica's wake-up) calls `wake()`, for a pass over every connector.  The
+periodic tick is only a safety net.
 """
 
 from __future__ import annotations
@@ -62,8 +65,9 @@ class Scheduler:
             log.exception("admission failed; retrying on the next wake-up")
             return 0
 
-    def admit_now(self, connector_id: str | None = None) -> int:
-        """Start what free slots allow (of one connector, or all); how many started."""
+    def admit_now(self, connector_id: str | None = None, *, others: bool = False) -> int:
+        """Start what free slots allow (of one connector, then with `others` every other;
+        or of all); how many started."""
         connectors: dict[str, Connector] = {}
 
         def spawn(execution: Execution) -> JobProcess | None:
@@ -88,7 +92,7 @@ class Scheduler:
             budget = min(budget, self._settings.max_jobs - self.runner.active)
             if budget <= 0:
                 return 0
-        return len(self._store.admit(spawn, budget, connector_id))
+        return len(self._store.admit(spawn, budget, connector_id, others=others))
 
     def recover(self) -> int:
         """At start-up: every execution still marked running was cut off by a crash (on
@@ -142,15 +146,33 @@ class Scheduler:
         if self._store.finish(execution.id, ending, notes):
             self._metrics.finished.labels(ending.status).inc()
             self._deliveries.wake()
-        if not self._admit_on_end:
-            return
-        # Hand the freed slot over in this very callback: a wake-up would wait behind
-        # every HTTP request already queued on the loop.  Only this connector's slot
-        # freed, unless a wake-up (a trigger, a fired slot, a PATCH) is pending: then
-        # its pass is taken here, once, rather than after those requests.
+        if self._admit_on_end:
+            self._hand_over(execution.connector_id)
+
+    def admit_queued(self, connector_id: str) -> bool:
+        """After a trigger of the connector (on the loop): start what its free slots allow
+        now, in the request, rather than after every request already queued on the loop.
+        False when this replica may have left the execution to another (its --max-jobs
+        budget, a failed admission, shutdown): then the caller wakes the others."""
+        if not self._admit_on_end or self._settings.max_jobs is not None:
+            # --max-jobs: the process's room goes earliest deadline first, over connectors.
+            self.wake()
+            return False
+        return self._hand_over(connector_id)
+
+    def _hand_over(self, connector_id: str) -> bool:
+        """Admit in this very callback: a wake-up would wait behind every HTTP request
+        already queued on the loop.  Only this connector's queue changed, unless a
+        wake-up (a trigger, a fired slot, a PATCH) is pending: then its pass is taken
+        here, once, rather than after those requests.  False if the admission failed."""
         pending = self._wakeup.is_set()
         self._wakeup.clear()
-        scope = None if pending else execution.connector_id
-        if self._admit_safely(scope) >= ADMIT_BATCH:
+        try:
+            admitted = self.admit_now(connector_id, others=pending)
+        except Exception:  # the scheduler must outlive one bad admission
+            log.exception("admission failed; retrying on the next wake-up")
             self.wake()
-
+            return False
+        if admitted >= ADMIT_BATCH:
+            self.wake()
+        return True

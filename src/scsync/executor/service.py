@@ -220,8 +220,10 @@ class Executor:
             initiator_email=user if user and is_single_email(user) else None,
             is_dry_run=is_dry_run, diff_check=diff_check,
         )
-        self.scheduler.wake()
-        self._tell()
+        # Started here if a slot is free; if none is, the end that frees one hands it over
+        # (on whichever replica): the others need waking only when this one held back.
+        if not self.scheduler.admit_queued(connector.id):
+            self._tell()
         return execution_id
 
     def cancel(self, ref: str, execution_id: str,

@@ -39,7 +39,7 @@ class AdmissionQueries:
         raise NotImplementedError
 
     def admit(self, spawn: Callable[[Execution], JobProcess | None], budget: int,
-              connector_id: str | None = None) -> list[Execution]:
+              connector_id: str | None = None, *, others: bool = False) -> list[Execution]:
         """Mark as running the queued executions free slots allow, oldest first, up to `budget`.
 
         `spawn` starts each one's job inside this transaction, so the job's process
@@ -47,14 +47,19 @@ class AdmissionQueries:
         whose job a restart cannot find.  It must not raise.  Connectors take
         turns earliest deadline first; the budget bounds how long one call
         holds the event loop (each spawn is a fork and exec), and the caller calls
-        again while it is used up.  With `connector_id`, only that connector's
-        queue is looked at: after one of its jobs ends, no other slot has freed.
+        again while it is used up.  With `connector_id` (one of its jobs ended, or it
+        was triggered), that connector's queue is looked at, first, and on PostgreSQL
+        its lock is waited for rather than its slot left to the next wake-up; with
+        `others` too, then every other connector's.
         """
         started: list[Execution] = []
         with self.transaction() as db:
             # Live runs need an executable status; dry runs (as on Kizen) only a slot.
-            if connector_id is None:
+            if connector_id is None or others:
                 candidates = db.execute(_ALL_CANDIDATES, (_EXECUTABLE,)).fetchall()
+                # The one waited for goes first: a wait while holding no lock can form no
+                # cycle with another replica's.
+                candidates.sort(key=lambda c: c["id"] != connector_id)
             else:
                 candidates = db.execute(_ONE_CANDIDATE, (_EXECUTABLE, connector_id)).fetchall()
             postgres = is_postgres(db)
@@ -63,9 +68,7 @@ class AdmissionQueries:
                 if free <= 0:
                     continue  # no slot as of this read: a slot freed since, its end hands over
                 if postgres:
-                    # After a job's end (one connector): wait for another admission of it,
-                    # rather than leave the freed slot to the next wake-up.
-                    lock = _LOCK_WAIT if connector_id is not None else _LOCK
+                    lock = _LOCK_WAIT if candidate["id"] == connector_id else _LOCK
                     if not db.execute(lock, (candidate["id"],)).fetchone()["held"]:
                         continue  # another replica is admitting it right now
                     free = db.execute(_FREE, (candidate["id"],)).fetchone()["free"]
