@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -345,3 +346,34 @@ def test_without_the_driver_lock_names_the_extra_and_a_lone_controller_runs(
     assert "leader" not in status
     assert (tmp_path / "controller-data" / "controller.db").exists()
     assert _metric(controller, "scsync_controller_leader") == "scsync_controller_leader 1.0"
+
+
+def _has(mirror: Path, sha: str) -> bool:
+    found = subprocess.run(["git", "-C", str(mirror), "cat-file", "-e", f"{sha}^{{commit}}"],
+                           capture_output=True)
+    return mirror.is_dir() and found.returncode == 0
+
+
+def test_a_standby_keeps_its_mirror_fresh_and_writes_nothing(
+        remote: tuple[Path, Clone], executor: Executor, start_controller: ControllerFactory,
+        proxies: Any, pg_url: str, tmp_path: Path) -> None:
+    """A standby fetches the branch every --interval, as the leader does, so that after a
+    takeover its first pass fetches only what came since; it applies nothing."""
+    bare, clone = remote
+    first = clone.commit("one", {"connectors/orders.yaml": manifest("orders")})
+    via_a, via_b = proxies(), proxies()
+    lock = ("--interval", "1", "--lock", pg_url)
+    a = start_controller(bare, executor.url, *lock, data_dir=tmp_path / "a",
+                         env=_through(via_a))
+    a.wait_applied(first)
+    b = start_controller(bare, executor.url, *lock, data_dir=tmp_path / "b",
+                         env=_through(via_b))
+    wait_for(lambda: _stands_by_for(b, a), message=f"b standing by\n{b.log()}")
+    mirror = tmp_path / "b" / "mirror.git"
+    wait_for(lambda: _has(mirror, first), message=f"the first commit in b's mirror\n{b.log()}")
+
+    second = clone.commit("two", {"connectors/billing.yaml": manifest("billing")})
+    wait_for(lambda: _has(mirror, second), message=f"a pushed commit in b's mirror\n{b.log()}")
+    a.wait_applied(second)
+    assert via_b.calls == [], "the standby only fetched: it sent the executor nothing"
+    assert _count(executor) == {"orders": 1, "billing": 1}

@@ -97,6 +97,8 @@ class Reconciler:
         self._carry_on()
         self._outcome = PassRecord(0, 0.0, 0.0, ok=False)  # what the pass did, for `passes`
         self._unread: str | None = None  # why a standby could not read the state, if so
+        self._fetched = -float("inf")  # when a standby last fetched (time.monotonic())
+        self._unfetched: str | None = None  # why a standby's last fetch failed, if so
 
     @property
     def snapshot(self) -> Snapshot:
@@ -133,6 +135,7 @@ class Reconciler:
             if not self.leadership.leading:
                 shown = {"last_seen_commit": self.state.get(LAST_SEEN),
                          "last_applied_commit": self.state.get(LAST_APPLIED)}
+                self._keep_mirror()
             self._unread = None
         except StateError as exc:  # the first pass reports it, or the next try
             if str(exc) != self._unread:  # once an outage, not every second
@@ -140,6 +143,21 @@ class Reconciler:
             self._unread = str(exc)
         self._publish(leader=self.leadership.view(), **shown)
         return self.leadership.leading
+
+    def _keep_mirror(self) -> None:
+        """A standby fetches the branch every `--interval` too, so that its first pass
+        after a takeover fetches only what came since, not the whole history."""
+        now = time.monotonic()
+        if now - self._fetched < self.settings.interval:
+            return
+        self._fetched = now
+        try:
+            fetch_branch(self._mirror(), self.settings.branch)
+            self._unfetched = None
+        except GitError as exc:  # the leader reports the repository; a standby only logs
+            if str(exc) != self._unfetched:
+                log.warning("standby: %s", exc)
+            self._unfetched = str(exc)
 
     def run_pass(self) -> bool:
         """One pass; True when it succeeded.  Never raises."""
