@@ -59,3 +59,18 @@ def test_malformed_delivery_schedule(tmp_path: Path, schedule: str) -> None:
     done = _serve(tmp_path, "--repo", str(tmp_path), SCSYNC_DELIVERY_SCHEDULE=schedule)
     assert done.returncode == 2
     assert "SCSYNC_DELIVERY_SCHEDULE must be comma-separated seconds" in done.stderr
+
+
+@pytest.mark.parametrize(("option", "needle"), [
+    ("--poll=0", "--poll 0: give seconds from 0.1 to 3600"),
+    ("--poll=nan", "--poll nan: give seconds from 0.1 to 3600"),
+    ("--poll=soon", "argument --poll: invalid float value: 'soon'"),
+    ("--lease=0.5", "--lease 0.5: give seconds from 1 to 3600"),
+    ("--max-jobs=0", "--max-jobs 0: give at least 1"),
+])
+def test_an_interval_or_cap_out_of_range_is_refused_with_its_range(
+        tmp_path: Path, option: str, needle: str) -> None:
+    done = _serve(tmp_path, "--repo", str(tmp_path), "--port", "0", option)
+    assert done.returncode == 2
+    assert needle in done.stderr
+    assert "Traceback" not in done.stderr

@@ -13,7 +13,6 @@ import itertools
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -164,7 +163,9 @@ def test_three_replicas_never_run_more_than_the_limit_and_run_everything_once(
 
 def test_a_replica_at_its_cap_leaves_a_new_execution_to_another_woken_at_once(
         replicas: Any, tmp_path: Path) -> None:
-    group = replicas(2, "--max-jobs", "1")
+    # The fallback pass an hour away: only a NOTIFY can start the new execution on the
+    # other replica (bench/bench_failover.py measures how soon it does).
+    group = replicas(2, "--max-jobs", "1", "--poll", "3600")
     gate = tmp_path / "gate"
     first, second = group.clients()
     busy, name = unique_name("busy"), unique_name("woken")
@@ -174,15 +175,11 @@ def test_a_replica_at_its_cap_leaves_a_new_execution_to_another_woken_at_once(
     try:
         holding = first.start_flow(busy)
         runner = wait_execution(first, busy, holding, ("running",))["replica_id"]
-        # Triggered on the replica that runs the busy job: if that one is at its cap, only
-        # a NOTIFY can start the new execution on the other one before the 1 s tick.
+        # Triggered on the replica that runs the busy job, which is at its cap.
         on_runner = first if group.ids()[runner] == 0 else second
-        latencies = []
         for _ in range(5):
             execution = wait_execution(on_runner, name, on_runner.start_flow(name))
             assert execution["status"] == "success" and execution["replica_id"] != runner
-            latencies.append(_ts(execution["started_at"]) - _ts(execution["created"]))
-        assert statistics.median(latencies) < 0.1, latencies
     finally:
         gate.touch()
     first.close()
@@ -194,7 +191,7 @@ def _wait_lost(client: ExecutorClient, name: str, eid: str) -> dict[str, Any]:
 
 
 def test_a_killed_replica_s_runs_end_as_lost_with_webhooks_and_the_queue_runs_elsewhere(
-        replicas: Any, tmp_path: Path, webhook_receiver: WebhookReceiver) -> None:
+        replicas: Any, tmp_path: Path, webhook_receiver: WebhookReceiver, pg_url: str) -> None:
     lease = 3.0
     group = replicas(3, "--lease", str(lease), "--allow-webhook-host", "127.0.0.1")
     gate = tmp_path / "gate"
@@ -215,14 +212,17 @@ def test_a_killed_replica_s_runs_end_as_lost_with_webhooks_and_the_queue_runs_el
     doomed = [e["id"] for e in running if e["replica_id"] == victim_id]
     survivor = clients[(victim + 1) % 3]
     group.processes[victim].kill()
-    killed_at = time.time()
 
-    for eid in doomed:
-        ended = _wait_lost(survivor, name, eid)
+    endings = [_wait_lost(survivor, name, eid) for eid in doomed]
+    with psycopg.connect(pg_url) as db:
+        state, expired = db.execute("SELECT state, renewed_at + lease_seconds FROM "
+                                    "executor_replicas WHERE id = %s", (victim_id,)).fetchone()
+    assert state == "lost"
+    for ended in endings:
         assert (ended["status"], ended["reason"]) == ("error", LOST)
-        # Within the lease, plus the third of it a renewal waits, plus a margin for a
-        # loaded machine.
-        assert _ts(ended["ended_at"]) - killed_at < lease + lease / 3 + 2.0
+        # Not before its lease ran out (the timestamps hold milliseconds); how soon after
+        # is bench/bench_failover.py's figure.
+        assert _ts(ended["ended_at"]) >= expired - 0.001, (ended["ended_at"], expired)
     hooks = wait_for(lambda: (h := [r.json() for r in webhook_receiver.received()
                                     if r.json().get("status") == "error"])
                      and len(h) >= len(doomed) and h, 20, message="the lost runs' webhooks")

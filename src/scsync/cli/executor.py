@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--lease", type=float, default=15.0, metavar="SECONDS",
                        help="on PostgreSQL: a replica silent this long is taken as lost and "
                             "its running executions end as error (default: %(default)s)")
+    serve.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                       help="how often queues are looked at anyway, should a wake-up be "
+                            "missed; replicas wake each other at once (default: %(default)s)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="listen address (default: %(default)s)")
     serve.add_argument("--port", type=_port, default=8765,
@@ -70,7 +73,8 @@ def run_serve(args: argparse.Namespace) -> int:
         smtp_host=args.smtp_host, smtp_port=args.smtp_port,
         allow_webhook_hosts=tuple(args.allow_webhook_host),
         cadence_choices=args.cadence_choices,
-        custom_objects=tuple(args.custom_object), lease_seconds=args.lease, max_jobs=args.max_jobs,
+        custom_objects=tuple(args.custom_object), lease_seconds=args.lease,
+        poll_seconds=args.poll, max_jobs=args.max_jobs,
     )
     return serve(settings, access_log=not args.no_access_log)
 

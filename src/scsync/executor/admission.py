@@ -7,7 +7,7 @@ trigger admits its connector in its own request and a job's end in its own
 callback (`_hand_over`), rather than behind the requests queued on the loop;
 anything else that may free or add capacity (a PATCH, a fired slot, another
 replica's wake-up) calls `wake()`, for a pass over every connector.  The
-periodic tick is only a safety net.
+periodic pass (`--poll`) is only a safety net.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from scsync.hosting import wait_for_wakeup
 
 log = logging.getLogger("scsync.executor.admission")
 
-_SAFETY_TICK_SECONDS = 1.0
 LOST_REPLICA = "interrupted: executor replica lost"
 ADMIT_BATCH = 32
 """Jobs started in one go: a burst (every scheduled slot of a whole minute) is started in
@@ -56,7 +55,7 @@ class Scheduler:
             if self._admit_safely() >= ADMIT_BATCH:
                 await asyncio.sleep(0)  # more may be admissible: go on after the others
                 continue
-            await wait_for_wakeup(self._wakeup, _SAFETY_TICK_SECONDS)
+            await wait_for_wakeup(self._wakeup, self._settings.poll_seconds)
 
     def _admit_safely(self, connector_id: str | None = None) -> int:
         try:

@@ -127,6 +127,10 @@ class ExecutorSettings:
     """On PostgreSQL: how long a replica may go without renewing its lease before another
     ends its running executions as lost (`--lease`)."""
 
+    poll_seconds: float = 1.0
+    """The fallback pass over every connector's queue (`--poll`): what starts queued
+    executions should a wake-up be missed (a lost NOTIFY, a LISTEN being reconnected)."""
+
     @property
     def database(self) -> str:
         """The database, as it may be shown (a URL's password hidden)."""
@@ -154,6 +158,7 @@ def load_settings(
     cadence_choices: tuple[int, ...] = (),
     custom_objects: tuple[CustomObject, ...] = (),
     lease_seconds: float = 15.0,
+    poll_seconds: float = 1.0,
     max_jobs: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ExecutorSettings:
@@ -168,12 +173,15 @@ def load_settings(
     path, url = _database(db_path, env)
     if not 1 <= lease_seconds <= 3600:
         raise ConfigError(f"--lease {lease_seconds:g}: give seconds from 1 to 3600")
+    if not 0.1 <= poll_seconds <= 3600:
+        raise ConfigError(f"--poll {poll_seconds:g}: give seconds from 0.1 to 3600")
     if max_jobs is not None and max_jobs < 1:
         raise ConfigError(f"--max-jobs {max_jobs}: give at least 1 (or leave it out: no cap)")
     return ExecutorSettings(
         db_path=path,
         db_url=url,
         lease_seconds=lease_seconds,
+        poll_seconds=poll_seconds,
         max_jobs=max_jobs,
         repo=repo,
         api_key=Secret(_api_key(env, repo)),
