@@ -76,8 +76,9 @@ def _url(name: str) -> str:
     return SERVER.rsplit("/", 1)[0] + "/" + name
 
 
-def start(workdir: Path, replicas: int,
-          database: str | None) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+def start(workdir: Path, replicas: int, database: str | None, options: tuple[str, ...] = (),
+          ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """`replicas` executors (with `options`) on the database, or one on a SQLite file."""
     env = {**os.environ, "SCSYNC_API_KEY": KEY,
            "PYTHONPATH": os.pathsep.join(filter(None, (str(SRC), os.environ.get("PYTHONPATH"))))}
     if database:
@@ -91,7 +92,7 @@ def start(workdir: Path, replicas: int,
         log = open(folder / "executor.log", "wb")  # noqa: SIM115 - lives with the process
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "scsync", "executor", "serve", *db, "--port", str(port),
-             "--repo", str(workdir), "--no-access-log"], cwd=folder, env=env, stdout=log,
+             "--repo", str(workdir), "--no-access-log", *options], cwd=folder, env=env, stdout=log,
             stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}")
     for url in urls:

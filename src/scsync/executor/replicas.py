@@ -5,13 +5,14 @@ Each replica:
   that fails means another replica took it for lost and ended its running
   executions: it stops its jobs without recording anything for them, and goes
   on under a new id;
-- looks, at each renewal, for replicas whose lease ran out, and ends their
-  running executions as `error`, "interrupted: executor replica lost", with
+- looks for replicas whose lease ran out at each renewal and, when another's
+  lease runs out before the next one, at that moment; it ends their running
+  executions as `error`, "interrupted: executor replica lost", with
   their notifications, which frees their slots;
 - LISTENs for the others' wake-ups (a trigger, a PATCH, an ending, a fired
   slot: `NOTIFY` from `Replica.tell`), so a change on one replica starts queued
-  executions on any replica within milliseconds; the scheduler's one-second
-  tick stays as the fallback;
+  executions on any replica within milliseconds; the scheduler's periodic
+  pass (`--poll`, every second) stays as the fallback;
 - keeps its id in `<data folder>/replica-id` while it runs (locked): a replica
   restarted before its lease ran out takes its lease back and ends its own
   interrupted executions at once, as a restarted SQLite executor does.
@@ -38,6 +39,9 @@ from scsync.executor.store_replicas import CHANNEL
 from scsync.hosting import wait_for_wakeup
 
 log = logging.getLogger("scsync.executor.replicas")
+
+_EXPIRY_MARGIN = 0.01
+"""Seconds after a lease runs out before looking: the database's clock must be past it."""
 
 ADMIT, SCHEDULE = "admit", "schedule"
 """What a wake-up is about: queued executions may start; the schedules changed."""
@@ -86,7 +90,7 @@ class Replica:
         self._told.clear()
         try:
             self._store.notify_replicas(f"{self.id}:{what}")
-        except Exception:  # a missed wake-up costs at most the one-second tick
+        except Exception:  # a missed wake-up costs at most one --poll
             log.warning("cannot wake the other replicas", exc_info=True)
 
     def listen(self, loop: asyncio.AbstractEventLoop,
@@ -124,34 +128,56 @@ class Replica:
 
     async def keep(self, on_lost: Callable[[list[str]], object],
                    on_lease_lost: Callable[[], Any]) -> None:
-        """Renew the lease and take over lost replicas, every third of the lease."""
+        """Renew the lease every third of it; take over lost replicas at each renewal and
+        at the moment another's lease runs out, so their executions end within the lease
+        of their last renewal, not a renewal period later."""
         every = self._settings.lease_seconds / 3
+        renew_at = look_at = time.monotonic() + every
         while not self._stop.is_set():
-            await wait_for_wakeup(self._stop, every)
+            await wait_for_wakeup(self._stop, max(0.0, min(renew_at, look_at) - time.monotonic()))
             if self._stop.is_set():
                 return
-            try:
-                renewed = self._store.renew_lease(self.id)
-            except Exception:
-                log.warning("cannot renew the lease of replica %s", self.id, exc_info=True)
-                continue
-            if not renewed:
-                self.holds_lease = False
-                log.error("replica %s lost its lease (another replica took it for lost and "
-                          "ended its running executions); stopping its jobs and starting "
-                          "again as a new replica", self.id)
-                await on_lease_lost()
-                self._renew_id()
-                self.register()
-                continue
-            self.holds_lease = True
-            try:
-                lost = self._store.take_lost()
-            except Exception:
-                log.warning("cannot look for lost replicas", exc_info=True)
-                continue
+            if time.monotonic() >= renew_at:
+                renew_at = time.monotonic() + every
+                if not await self._renew(on_lease_lost):
+                    look_at = renew_at
+                    continue
+            look_at = self._look_for_lost(on_lost, renew_at)
+
+    async def _renew(self, on_lease_lost: Callable[[], Any]) -> bool:
+        """Renew the lease; False when it could not be (another try at the next renewal)
+        or was lost (then this replica goes on under a new id)."""
+        try:
+            renewed = self._store.renew_lease(self.id)
+        except Exception:
+            log.warning("cannot renew the lease of replica %s", self.id, exc_info=True)
+            return False
+        if not renewed:
+            self.holds_lease = False
+            log.error("replica %s lost its lease (another replica took it for lost and "
+                      "ended its running executions); stopping its jobs and starting "
+                      "again as a new replica", self.id)
+            await on_lease_lost()
+            self._renew_id()
+            self.register()
+            return False
+        self.holds_lease = True
+        return True
+
+    def _look_for_lost(self, on_lost: Callable[[list[str]], object], renew_at: float) -> float:
+        """Take over the replicas whose lease ran out; when to look next (the monotonic
+        clock): just after the next lease to run out, if that is before `renew_at`."""
+        try:
+            lost = self._store.take_lost()
             if lost:
                 on_lost(lost)
+            left = self._store.next_expiry(self.id)
+        except Exception:
+            log.warning("cannot look for lost replicas", exc_info=True)
+            return renew_at
+        if left is None:
+            return renew_at
+        return min(renew_at, time.monotonic() + max(left, 0.0) + _EXPIRY_MARGIN)
 
     def stop(self) -> None:
         self._stop.set()

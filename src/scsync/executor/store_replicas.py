@@ -58,6 +58,15 @@ class ReplicaQueries:
             " RETURNING id").fetchall()
         return [r["id"] for r in rows]
 
+    def next_expiry(self, replica_id: str) -> float | None:
+        """Seconds until the first lease of another live replica runs out (the database's
+        clock; negative when one already has); None when there is no other."""
+        row = self._db.execute(
+            "SELECT min(renewed_at + lease_seconds) - extract(epoch FROM clock_timestamp())"
+            " AS left_s FROM executor_replicas WHERE state = 'live' AND id <> ?",
+            (replica_id,)).fetchone()
+        return None if row is None or row["left_s"] is None else float(row["left_s"])
+
     def retire_replica(self, replica_id: str) -> None:
         """A clean stop: nothing of it runs any more, so nobody needs to take it for lost."""
         self._db.execute("DELETE FROM executor_replicas WHERE id = ?", (replica_id,))
