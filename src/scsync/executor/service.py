@@ -174,24 +174,24 @@ class Executor:
         fields = _canonical(fields)
         domain.check_kizen_fields(fields, cadences=self.settings.cadence_choices,
                                   objects=self.settings.custom_objects)
+        created = self._insert_connector(fields)
+        # Its schedule, if it has one, is every replica's to fire.
+        self.timer.changed()
+        self._tell(SCHEDULE)
+        return created
+
+    def _insert_connector(self, fields: ConnectorSettings) -> Connector:
         if "api_name" in fields:
             try:
-                created = self.store.create_connector(fields)
+                return self.store.create_connector(fields)
             except ApiNameTaken as exc:
                 raise Conflict(f"api_name {fields['api_name']!r} is already taken.") from exc
-            self.timer.changed()
-            self._tell(SCHEDULE)
-            return created
         # Kizen's create has no api_name: derive one from the name, the first one free.
         for taken in range(1000):
             candidate: ConnectorSettings = {
                 **fields, "api_name": dialect.derived_api_name(fields["name"], taken)}
-            try:
-                created = self.store.create_connector(candidate)
-            except ApiNameTaken:
-                continue
-            self.timer.changed()
-            return created
+            with contextlib.suppress(ApiNameTaken):
+                return self.store.create_connector(candidate)
         raise Conflict(f"no free api_name derived from {fields['name']!r}; send one.")
 
     def update_connector(self, ref: str, changes: ConnectorSettings, *,
