@@ -116,3 +116,31 @@ def test_with_max_jobs_a_trigger_leaves_the_start_to_the_pass(
         assert service.store.get_execution(queued).status == "success"  # type: ignore[union-attr]
 
     _run(tmp_path, environ, body, max_jobs=4)
+
+
+def test_with_max_jobs_a_job_s_end_starts_another_connector_s_queued_one(
+        tmp_path: Path, environ: dict[str, str]) -> None:
+    """Under --max-jobs the job an ending frees is any connector's: a connector queued only
+    for want of the process's room starts in that ending's callback, not a --poll later."""
+    async def body(service: Executor) -> None:
+        service.create_connector(_fields("long", 1, ["/bin/sleep", "0.3"]))
+        service.create_connector(_fields("waiting", 1, ["/bin/true"]))
+        first = service.trigger("long", user=None, is_dry_run=False, diff_check=False)
+        while service.store.get_execution(first).status == "queued":  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)
+        waiting = service.trigger("waiting", user=None, is_dry_run=False, diff_check=False)
+        await asyncio.sleep(0.05)  # the trigger's pass: the process is at its one job
+        assert service.store.get_execution(waiting).status == "queued"  # type: ignore[union-attr]
+        runner, seen = service.scheduler.runner, []
+        ended = runner._on_end
+
+        def spy(result: Any) -> None:
+            ended(result)
+            if result.execution.id == first:
+                seen.append(service.store.get_execution(waiting).status)  # type: ignore[union-attr]
+
+        runner._on_end = spy
+        await _until_ended(service, waiting)
+        assert seen == ["running"]
+
+    _run(tmp_path, environ, body, max_jobs=1)

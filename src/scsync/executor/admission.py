@@ -146,7 +146,10 @@ class Scheduler:
             self._metrics.finished.labels(ending.status).inc()
             self._deliveries.wake()
         if self._admit_on_end:
-            self._hand_over(execution.connector_id)
+            # Under --max-jobs the job this ending frees is any connector's (the pass,
+            # earliest deadline first); without it, only its own connector's slot freed.
+            self._hand_over(None if self._settings.max_jobs is not None
+                            else execution.connector_id)
 
     def admit_queued(self, connector_id: str) -> bool:
         """After a trigger of the connector (on the loop): start what its free slots allow
@@ -159,7 +162,7 @@ class Scheduler:
             return False
         return self._hand_over(connector_id)
 
-    def _hand_over(self, connector_id: str) -> bool:
+    def _hand_over(self, connector_id: str | None) -> bool:
         """Admit in this very callback: a wake-up would wait behind every HTTP request
         already queued on the loop.  Only this connector's queue changed, unless a
         wake-up (a trigger, a fired slot, a PATCH) is pending: then its pass is taken
