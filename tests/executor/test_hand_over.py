@@ -64,6 +64,22 @@ async def _until_ended(service: Executor, execution_id: str) -> None:
         await asyncio.sleep(0.01)
 
 
+async def _status_as_it_ends(service: Executor, ending: str, watched: str) -> str:
+    """The status of `watched` as the end callback of `ending` returns, once both ended."""
+    runner, seen = service.scheduler.runner, []
+    ended = runner._on_end
+
+    def spy(result: Any) -> None:
+        ended(result)
+        if result.execution.id == ending:
+            seen.append(service.store.get_execution(watched).status)  # type: ignore[union-attr]
+
+    runner._on_end = spy
+    await _until_ended(service, watched)
+    assert len(seen) == 1, seen
+    return seen[0]
+
+
 def test_a_trigger_with_a_free_slot_starts_in_its_own_request(
         tmp_path: Path, environ: dict[str, str]) -> None:
     async def body(service: Executor) -> None:
@@ -89,17 +105,7 @@ def test_a_job_s_end_starts_the_next_queued_in_its_own_callback(
         assert service.store.get_execution(second).status == "queued"  # type: ignore[union-attr]
         # What the second is as the first one's end callback returns (a wake-up of the
         # scheduler would start it only after every callback already queued on the loop).
-        runner, seen = service.scheduler.runner, []
-        ended = runner._on_end
-
-        def spy(result: Any) -> None:
-            ended(result)
-            if result.execution.id == first:
-                seen.append(service.store.get_execution(second).status)  # type: ignore[union-attr]
-
-        runner._on_end = spy
-        await _until_ended(service, second)
-        assert seen == ["running"]
+        assert await _status_as_it_ends(service, first, second) == "running"
 
     _run(tmp_path, environ, body)
 
@@ -131,16 +137,6 @@ def test_with_max_jobs_a_job_s_end_starts_another_connector_s_queued_one(
         waiting = service.trigger("waiting", user=None, is_dry_run=False, diff_check=False)
         await asyncio.sleep(0.05)  # the trigger's pass: the process is at its one job
         assert service.store.get_execution(waiting).status == "queued"  # type: ignore[union-attr]
-        runner, seen = service.scheduler.runner, []
-        ended = runner._on_end
-
-        def spy(result: Any) -> None:
-            ended(result)
-            if result.execution.id == first:
-                seen.append(service.store.get_execution(waiting).status)  # type: ignore[union-attr]
-
-        runner._on_end = spy
-        await _until_ended(service, waiting)
-        assert seen == ["running"]
+        assert await _status_as_it_ends(service, first, waiting) == "running"
 
     _run(tmp_path, environ, body, max_jobs=1)
