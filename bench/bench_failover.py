@@ -39,9 +39,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import requests
@@ -51,7 +52,7 @@ from bench_executor import KEY, _pct, _ts
 from bench_scale import SERVER, SRC, _client, _database, _drop, _url, start
 from scsync.client import ExecutorClient
 
-LOST = "interrupted: executor replica lost"
+T = TypeVar("T")
 LIMIT = 3
 
 
@@ -90,15 +91,23 @@ def _gated(folder: Path, gate: Path) -> dict[str, Any]:
     return {"command": ["/bin/sh", "-c", script]}
 
 
+def _until(check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
+    """Poll `check` every 5 ms until it gives something true; that."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not happen in {timeout:g} s")
+        time.sleep(0.005)
+    return found
+
+
 def _wait(client: ExecutorClient, name: str, eid: str, statuses: tuple[str, ...],
           timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> dict[str, Any] | None:
         execution = client.get_execution(name, eid)
-        if execution["status"] in statuses:
-            return execution
-        time.sleep(0.005)
-    raise SystemExit(f"execution {eid} not {statuses} in {timeout:g} s")
+        return execution if execution["status"] in statuses else None
+
+    return _until(ended, f"execution {eid} {'/'.join(statuses)}", timeout)
 
 
 def _replica_ids(urls: list[str]) -> dict[str, int]:
@@ -156,11 +165,11 @@ def replica_loss(work: Path, lease: float, receiver: Receiver,
             "max_concurrent_executions": LIMIT, "job": _gated(stamps, gate),
             "execution_ended_webhook_url": receiver.url})
         ids = [clients[i % 3].start_flow(name) for i in range(2 * LIMIT)]
-        deadline = time.monotonic() + 30
-        while len(running := list(clients[0].list_executions(name, status="running"))) < LIMIT:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{LIMIT} executions did not start; see {work}")
-            time.sleep(0.01)
+        def all_running() -> list[dict[str, Any]] | None:
+            running = list(clients[0].list_executions(name, status="running"))
+            return running if len(running) == LIMIT else None
+
+        running = _until(all_running, f"{LIMIT} executions running", 30)
         where = _replica_ids(urls)
         victim = max({e["replica_id"] for e in running},
                      key=lambda r: sum(e["replica_id"] == r for e in running))
@@ -170,11 +179,8 @@ def replica_loss(work: Path, lease: float, receiver: Receiver,
         killed = time.time()
         ended = [_ts(_wait(survivor, name, eid, ("error",), lease * 4)["ended_at"])
                  for eid in doomed]
-        deadline = time.monotonic() + 30
-        while not all(eid in receiver.arrived for eid in doomed):
-            if time.monotonic() > deadline:
-                raise SystemExit("the lost executions' webhooks did not arrive")
-            time.sleep(0.005)
+        _until(lambda: all(eid in receiver.arrived for eid in doomed),
+               "the lost executions' webhooks", 30)
         hooked = [receiver.arrived[eid] for eid in doomed]
         with psycopg.connect(_url(database)) as db:
             expiry = db.execute("SELECT renewed_at + lease_seconds FROM executor_replicas "
@@ -224,15 +230,6 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _until(check: Any, what: str, timeout: float = 60) -> float:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not happen in {timeout:g} s")
-        time.sleep(0.005)
-    return time.time()
-
-
 def takeovers(work: Path, rounds: int) -> list[tuple[float, float]]:
     database = _database()
     env = {**os.environ, "SCSYNC_API_KEY": KEY, "SCSYNC_LOCK_URL": _url(database),
@@ -263,9 +260,10 @@ def _takeover(leader: subprocess.Popen[bytes], standby: str) -> tuple[float, flo
     _until(lambda: _leader(standby).get("holder") is not None, "the standby seeing the leader")
     leader.kill()
     killed = time.time()
-    leads = _until(lambda: bool(_leader(standby).get("is_me")), "the takeover")
-    ready = _until(lambda: _ready(standby), "the new leader's pass")
-    return leads - killed, ready - killed
+    _until(lambda: _leader(standby).get("is_me"), "the takeover")
+    leads = time.time()
+    _until(lambda: _ready(standby), "the new leader's pass")
+    return leads - killed, time.time() - killed
 
 
 def _line(label: str, values: list[float], goal: str) -> str:

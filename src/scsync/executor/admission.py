@@ -146,10 +146,9 @@ class Scheduler:
             self._metrics.finished.labels(ending.status).inc()
             self._deliveries.wake()
         if self._admit_on_end:
-            # Under --max-jobs the job this ending frees is any connector's (the pass,
-            # earliest deadline first); without it, only its own connector's slot freed.
-            self._hand_over(None if self._settings.max_jobs is not None
-                            else execution.connector_id)
+            # Under --max-jobs the job this ending frees is any connector's too.
+            self._hand_over(execution.connector_id,
+                            others=self._settings.max_jobs is not None)
 
     def admit_queued(self, connector_id: str) -> bool:
         """After a trigger of the connector (on the loop): start what its free slots allow
@@ -162,15 +161,16 @@ class Scheduler:
             return False
         return self._hand_over(connector_id)
 
-    def _hand_over(self, connector_id: str | None) -> bool:
+    def _hand_over(self, connector_id: str, *, others: bool = False) -> bool:
         """Admit in this very callback: a wake-up would wait behind every HTTP request
-        already queued on the loop.  Only this connector's queue changed, unless a
-        wake-up (a trigger, a fired slot, a PATCH) is pending: then its pass is taken
-        here, once, rather than after those requests.  False if the admission failed."""
+        already queued on the loop.  Only this connector's queue changed, unless
+        `others` (the process's room freed) or a wake-up (a trigger, a fired slot, a
+        PATCH) is pending: then its pass is taken here, once, this connector first,
+        rather than after those requests.  False if the admission failed."""
         pending = self._wakeup.is_set()
         self._wakeup.clear()
         try:
-            admitted = self.admit_now(connector_id, others=pending)
+            admitted = self.admit_now(connector_id, others=others or pending)
         except Exception:  # the scheduler must outlive one bad admission
             log.exception("admission failed; retrying on the next wake-up")
             self.wake()
